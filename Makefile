@@ -1,0 +1,112 @@
+# Postern build. `make` builds build/postern; `make test` installs missing
+# Debian packages (as root), builds, and runs every test; `make run` starts a
+# demo server on loopback. See README.md.
+
+CC	?= cc
+ifeq ($(origin CC),default)
+CC	= cc
+endif
+PYTHON	?= /usr/bin/python3
+BUILD	?= build
+PKGS	= libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3
+
+WARN	= -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
+	  -Wmissing-prototypes -Wstrict-prototypes -Werror
+HARDEN	= -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT	?= -O2 -g
+CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc \
+	  $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
+LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
+
+ALL_SRC	= $(shell find src -name '*.c' | sort)
+TEST_SRC = $(filter %_test.c,$(ALL_SRC))
+FUZZ_SRC = $(filter %_fuzz.c,$(ALL_SRC))
+MAIN_SRC = src/postern.c
+LIB_SRC	= $(filter-out $(TEST_SRC) $(FUZZ_SRC) $(MAIN_SRC),$(ALL_SRC))
+LIB_OBJ	= $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+TESTS	= $(TEST_SRC:src/%.c=$(BUILD)/test/%)
+FUZZERS	= $(FUZZ_SRC:src/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps run test unit integration asan fuzz fuzz-smoke bench lint clean clang
+
+all: $(BUILD)/postern
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpostern.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/postern: $(BUILD)/obj/postern.o $(BUILD)/libpostern.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/test/%: src/%.c $(BUILD)/libpostern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libpostern.a $(LIBS) -lcmocka
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/postern.d
+
+# Debian packages the build and the tests need; installed when run as root.
+deps:
+	@sh scripts/deps.sh
+
+unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/postern
+	POSTERN_BIN=$(abspath $(BUILD)/postern) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" CFLAGS="-U_FORTIFY_SOURCE" unit integration
+
+# The same build under clang, warnings as errors.
+clang:
+	$(MAKE) BUILD=build-clang CC=clang all $(TESTS:$(BUILD)/%=build-clang/%)
+
+# libFuzzer targets: clang, each *_fuzz.c linked with the library built for fuzzing.
+FUZZ_BUILD = build-fuzz
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -g -O1
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="$(FUZZ_FLAGS)" CFLAGS="-U_FORTIFY_SOURCE" $(FUZZ_BUILD)/libpostern.a
+	@set -e; for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		echo "fuzz target $$n"; \
+		clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+			$$(pkg-config --cflags $(PKGS)) -o $(FUZZ_BUILD)/$$n $$f $(FUZZ_BUILD)/libpostern.a $(LIBS); \
+	done
+
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); t=$${n%_fuzz}; \
+		mkdir -p tests/fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | tail -n 3; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=5
+
+run: deps all
+	@sh scripts/run-demo.sh
+
+bench: deps all
+	@sh bench/run.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+		--suppress=missingIncludeSystem -Isrc src
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz

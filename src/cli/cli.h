@@ -1,0 +1,29 @@
+/*
+ * cli: the administrator's subcommands of the one binary (SPEC section 1).
+ * Each returns the exit status: 0 success, 1 failure (one line on stderr),
+ * 2 usage error. argv[0] is the subcommand name ("domain", "user", ...).
+ */
+#ifndef POSTERN_CLI_H
+#define POSTERN_CLI_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "directory/directory.h"
+
+struct cli_ctx {
+	const struct config	*cfg;
+	struct directory	*dir;	/* open; cwd is data_dir */
+	FILE			*in;	/* passwords come from here (stdin) */
+};
+
+int	cli_domain(const struct cli_ctx *ctx, int argc, char **argv);
+int	cli_user(const struct cli_ctx *ctx, int argc, char **argv);
+int	cli_alias(const struct cli_ctx *ctx, int argc, char **argv);
+int	cli_access(const struct cli_ctx *ctx, int argc, char **argv);
+int	cli_queue(const struct cli_ctx *ctx, int argc, char **argv);
+
+/* Prints "postern: <msg>" on stderr. */
+void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

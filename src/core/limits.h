@@ -1,0 +1,33 @@
+/*
+ * Hard ceilings on every input, each with its RFC or our reason. Config
+ * limits (limits.*) are checked against these at load.
+ */
+#ifndef POSTERN_LIMITS_H
+#define POSTERN_LIMITS_H
+
+#define SMTP_CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4, incl. CRLF */
+#define SMTP_TEXT_LINE_MAX	1000	/* RFC 5321 4.5.3.1.6, incl. CRLF */
+#define SMTP_PATH_MAX		256	/* RFC 5321 4.5.3.1.3, incl. <> */
+#define SMTP_LOCAL_PART_MAX	64	/* RFC 5321 4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX		255	/* RFC 5321 4.5.3.1.2 */
+#define SMTP_LABEL_MAX		63	/* RFC 1035 2.3.4 */
+#define SMTP_PARAMS_MAX		16	/* MAIL/RCPT parameters per command: ours */
+#define SMTP_RCPT_HARD_MAX	10000	/* ceiling for limits.recipients: ours */
+#define SMTP_MSG_SIZE_HARD_MAX	(2ULL << 30)	/* 2 GiB: ours */
+#define POP3_CMD_LINE_MAX	255	/* RFC 2449 section 4, incl. CRLF */
+#define IMAP_CMD_LINE_MAX	8192	/* RFC 7162 section 4 guidance */
+#define IMAP_NEST_MAX		8	/* parenthesis depth: ours */
+#define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+#define MIME_DEPTH_MAX		16	/* nested multiparts: ours */
+#define SASL_RESPONSE_MAX	12288	/* AUTH PLAIN/LOGIN payload: ours */
+#define PASSWORD_MAX		1024	/* ours: bounds yescrypt input */
+#define ALIAS_TARGETS_MAX	100	/* targets of one alias: ours */
+#define ALIAS_DEPTH_MAX		8	/* alias -> alias chains: ours */
+#define CONFIG_FILE_MAX		(1 << 20)	/* configuration file: ours */
+#define CONFIG_LIST_MAX		1024	/* entries of any config list: ours */
+#define LOG_VALUE_MAX		512	/* peer text in one log value: ours */
+#define LOG_LINE_MAX		8192	/* one log line: ours */
+#define QUEUE_HEADER_MAX	(1 << 20)	/* envelope part of a queue file */
+#define HEADER_SCAN_MAX		(256 * 1024)	/* header bytes scanned: ours */
+
+#endif
