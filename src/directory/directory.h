@@ -28,6 +28,13 @@ void	directory_close(struct directory **dp);
 /* The schema version this build creates. */
 int	directory_schema_version(void);
 
+/* Groups several changes into one transaction, so that a command line `set`
+ * with several KEY=VALUE applies all or nothing. The functions below called
+ * in between join it; on their failure call directory_rollback(). 0 or -1. */
+int	directory_begin(struct directory *d, const char **err_out);
+int	directory_commit(struct directory *d, const char **err_out);
+void	directory_rollback(struct directory *d);
+
 /* ---- domains --------------------------------------------------------- */
 
 /* Per-domain overrides; a field left unset follows domain_defaults. */
