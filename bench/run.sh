@@ -10,6 +10,8 @@
 # (bytes, default 10240), BENCH_CONC (default "1 10 50"), BENCH_IDLE (idle
 # connections, default 1000), BENCH_SERVERS (default "postfix postern"),
 # BENCH_TIMEOUT (seconds to wait for replies and deliveries, default 120),
+# BENCH_REPEAT (throughput runs per server and concurrency, median shown;
+# default 1),
 # POSTFIX_PORT (2625), POSTERN_PORT (2725), POSTERN_BIN.
 set -u
 
@@ -21,6 +23,7 @@ BENCH_CONC=${BENCH_CONC:-1 10 50}
 BENCH_IDLE=${BENCH_IDLE:-1000}
 BENCH_SERVERS=${BENCH_SERVERS:-postfix postern}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+BENCH_REPEAT=${BENCH_REPEAT:-1}
 export POSTFIX_PORT="${POSTFIX_PORT:-2625}"
 export POSTERN_PORT="${POSTERN_PORT:-2725}"
 DOC=$top/docs/benchmarks.md
@@ -141,26 +144,44 @@ for srv in $BENCH_SERVERS; do
 	bench_idle "$srv" || skip="$skip $srv"
 done
 # Servers alternate at each concurrency, so both see the same background.
-for c in $BENCH_CONC; do
-	for srv in $BENCH_SERVERS; do
-		case " $skip " in *" $srv "*) continue ;; esac
-		bench_load "$srv" "$c" || skip="$skip $srv"
+rep=1
+while [ "$rep" -le "$BENCH_REPEAT" ]; do
+	for c in $BENCH_CONC; do
+		for srv in $BENCH_SERVERS; do
+			case " $skip " in *" $srv "*) continue ;; esac
+			bench_load "$srv" "$c" || skip="$skip $srv"
+		done
 	done
+	rep=$((rep + 1))
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
 
 # ---- report ----
 
-# get SERVER KEY [CONC]: a value from the results ("" when absent).
+# get SERVER KEY [CONC]: a value from the results ("" when absent); with
+# BENCH_REPEAT > 1 the median of the runs (errors: their sum; a run that
+# timed out makes the value "timeout").
 get() {
 	awk -v srv="$1" -v key="$2" -v conc="${3:-}" '
 		$1 != "result" { next }
 		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
-		f["server"] != srv { next }
-		conc == "" && f["mode"] == "idle" { v = f[key] }
-		conc != "" && f["mode"] == "" && f["conc"] == conc { v = f[key] }
-		END { print v }' "$RESULTS"
+		f["server"] != srv || !(key in f) { next }
+		conc == "" && f["mode"] != "idle" { next }
+		conc != "" && (f["mode"] != "" || f["conc"] != conc) { next }
+		f[key] !~ /^-?[0-9.]+$/ { bad = f[key]; next }
+		{ v[++n] = f[key] + 0; sum += f[key] }
+		END {
+			if (bad != "") { print bad; exit }
+			if (n == 0) exit
+			if (key == "errors") { print sum; exit }
+			for (i = 2; i <= n; i++)	# insertion sort: n is small
+				for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+					t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+				}
+			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			if (key ~ /_per_/) printf "%.1f\n", m; else print m
+		}' "$RESULTS"
 }
 
 ratio() {
@@ -168,6 +189,7 @@ ratio() {
 		if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
 }
 
+or_dash() { if [ -n "$1" ]; then echo "$1"; else echo "-"; fi; }
 or_nm() { if [ -n "$1" ]; then echo "$1"; else echo "not measured"; fi; }
 
 table=$BENCH_DIR/table.md
@@ -194,7 +216,7 @@ idle_table=$BENCH_DIR/idle.md
 	echo "|---|---:|---:|---:|---|"
 	for srv in $BENCH_SERVERS; do
 		held=$(get "$srv" held)
-		echo "| $srv | $(or_nm "$held") | $(or_nm "$(get "$srv" rss_kb_per_conn)") | $(or_nm "$(get "$srv" pss_kb_per_conn)") | $(get "$srv" procs_before) → $(get "$srv" procs_after) |"
+		echo "| $srv | $(or_nm "$held") | $(or_nm "$(get "$srv" rss_kb_per_conn)") | $(or_nm "$(get "$srv" pss_kb_per_conn)") | $(or_dash "$(get "$srv" procs_before)") → $(or_dash "$(get "$srv" procs_after)") |"
 	done
 } >"$idle_table"
 
@@ -209,13 +231,16 @@ fsinfo=$(df -T "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
 dev=$(df "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $1 }')
 disk=""
 if command -v lsblk >/dev/null 2>&1 && [ -b "$dev" ]; then
+	# lsblk's ROTA is what the kernel was told: virtio disks say 1 whatever
+	# the backing store is.
 	disk=$(lsblk -dno NAME,TYPE,SIZE,ROTA,MODEL "$dev" 2>/dev/null |
-		awk '{ r = ($4 == "1") ? "rotational" : "non-rotational";
-			$4 = r; print }')
+		awk '{ printf "%s, %s %s, lsblk ROTA=%s", $1, $3, $2, $4;
+			for (i = 5; i <= NF; i++) printf " %s", $i
+			if ($1 ~ /^vd/) printf " (virtio: says 1 whatever the backing store)" }')
 fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-pfver=$(postconf -h mail_version 2>/dev/null || echo "?")
+pfver=$(postconf -d -h mail_version 2>/dev/null || echo "?")
 pnver=$("${POSTERN_BIN:-$top/build/postern}" version 2>/dev/null || echo "?")
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo "?")
 mkdir -p "$(dirname "$DOC")"
@@ -243,7 +268,8 @@ dot-stuffed) from \`$FROM\` to \`$RCPT\`, one recipient each, sent by
 MAIL/RCPT/DATA per message, no pipelining). *accepted/s*: messages answered
 250 after DATA, from the first MAIL to the last 250. *delivered/s*: from the
 first MAIL until all of them are files in the user's Maildir \`new/\`. Each
-run uses a fresh server instance; only one server runs at a time.
+run uses a fresh server instance; only one server runs at a time, and the
+two alternate at each concurrency. Runs per cell: $BENCH_REPEAT (median shown).
 
 EOF
 	cat "$table"
@@ -282,6 +308,8 @@ EOF
 \`\`\`
 make bench                      # as root: installs postfix if missing
 BENCH_N=5000 make bench         # more messages per run
+BENCH_REPEAT=3 make bench       # median of 3 runs per cell (noisy machines)
+BENCH_SERVERS=postfix make bench  # one server only
 \`\`\`
 
 Raw result lines of this run:
