@@ -1,12 +1,16 @@
 /*
- * config_internal: what config.c (loading), config_value.c (value syntax)
- * and config_print.c (check-config output) share. Not for other modules:
+ * config_internal: what the files of the config module share: config.c
+ * (loading, the key walker), config_keys.c (key tables), config_lex.c
+ * (checks before libconfig), config_defaults.c, config_value.c (value
+ * syntax) and config_print.c (check-config output). Not for other modules:
  * they get a const struct config and the functions of core/config.h.
  */
 #ifndef POSTERN_CONFIG_INTERNAL_H
 #define POSTERN_CONFIG_INTERNAL_H
 
+#include <libconfig.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -64,5 +68,93 @@ bool	config_has_control(const char *s);
  * Returns a new string, or NULL when the current directory is unknown.
  */
 char	*config_path_absolute(const char *path);
+
+/* ---- the key walker: config.c; key tables: config_keys.c ---- */
+
+/* One load in progress: where errors go, what is being filled. */
+struct config_ctx {
+	const char	*name;		/* file name in errors */
+	char		*err;
+	size_t		 errlen;
+	struct config	*cfg;
+	config_t	*lc;
+};
+
+enum config_kind {
+	CK_STRING,	/* char *: any string without control characters */
+	CK_BOOL,	/* bool */
+	CK_UINT,	/* unsigned: integer in [min, max] */
+	CK_SIZE,	/* uint64_t: bytes, integer or "25M" */
+	CK_DURATION,	/* unsigned: seconds, integer or "5m" */
+	CK_ENUM,	/* enum: one name of enums */
+	CK_GROUP,	/* nested group: keys sub, fields still relative to base */
+	CK_CUSTOM,	/* parse(ctx, setting, base) */
+};
+
+struct config_key {
+	const char		*name;
+	enum config_kind	 kind;
+	size_t			 off;		/* field offset from base */
+	uint64_t		 min, max;	/* CK_UINT, CK_SIZE, CK_DURATION */
+	const struct config_enum *enums;	/* CK_ENUM */
+	const struct config_key	*sub;		/* CK_GROUP */
+	int			(*parse)(struct config_ctx *,
+				    const config_setting_t *, void *);
+	bool			 required;	/* list entries: must be given */
+};
+
+#define FIELD(f)	offsetof(struct config, f)
+#define KEY_BOOL(n, f)	{ .name = n, .kind = CK_BOOL, .off = FIELD(f) }
+#define KEY_UINT(n, f, lo, hi) \
+	{ .name = n, .kind = CK_UINT, .off = FIELD(f), .min = lo, .max = hi }
+#define KEY_SIZE(n, f, lo, hi) \
+	{ .name = n, .kind = CK_SIZE, .off = FIELD(f), .min = lo, .max = hi }
+#define KEY_DUR(n, f, lo, hi) \
+	{ .name = n, .kind = CK_DURATION, .off = FIELD(f), .min = lo, .max = hi }
+#define KEY_ENUM(n, f, t) \
+	{ .name = n, .kind = CK_ENUM, .off = FIELD(f), .enums = t }
+#define KEY_GROUP(n, t)	{ .name = n, .kind = CK_GROUP, .sub = t }
+#define KEY_FN(n, fn)	{ .name = n, .kind = CK_CUSTOM, .parse = fn }
+#define KEY_END		{ .name = NULL }
+
+
+static inline unsigned
+config_line(const config_setting_t *s)
+{
+	return config_setting_source_line(s);
+}
+
+/* Every error returns -1 after writing "NAME:LINE: message" to ctx->err. */
+int	config_error(struct config_ctx *ctx, unsigned line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	config_walk(struct config_ctx *ctx, const config_setting_t *group,
+	    const struct config_key *keys, void *base, const char *path);
+int	config_want_string(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, const char **out);
+int	config_want_amount(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, bool size, uint64_t *out);
+int	config_check_range(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, uint64_t v, uint64_t min, uint64_t max,
+	    const char *unit);
+int	config_want_enum(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, const struct config_enum *t, int *out);
+int	config_want_list(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, bool groups);
+int	config_want_strlist(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, bool (*check)(const char *), const char *expect,
+	    struct cfg_strlist *l);
+int	config_want_cidrs(struct config_ctx *ctx, const config_setting_t *s,
+	    const char *what, struct cidr_list *l);
+void	config_set_string(char **field, const char *v);
+int	config_check_cross(struct config_ctx *ctx);
+
+/* The top-level keys of SPEC section 2 (config_keys.c). */
+extern const struct config_key config_keys_top[];
+
+/* Lexical checks before libconfig parses text (config_lex.c). */
+int	config_lex_check(struct config_ctx *ctx, const char *text);
+
+/* config_defaults.c */
+void	config_free_listen(struct config *cfg);
 
 #endif

@@ -831,7 +831,30 @@ test_syntax_and_lexical(void **state)
 	expect_error("smtp_banner = \"a\\\"\";\n/* x\n*/ hostname = 1;",
 	    "t.conf:3: 'hostname' must be a string");
 	expect_ok("hostname = \"a.b\"; # no newline at the end");
-	expect_error("\n\"unterminated\n", "t.conf:2: unterminated string");
+	expect_error("\nhostname = \"unterminated\n", "t.conf:2: unterminated string");
+	/* Strings where libconfig 1.5 would leak them on its syntax error. */
+	expect_error("hostname = \"a.b\";\nx = 1 \"s\";",
+	    "t.conf:2: syntax error (unexpected string)");
+	expect_error("limits = { \"x\" = 1; };",
+	    "t.conf:1: syntax error (unexpected string)");
+	expect_error("limits = { recipients = 1, \"x\" };",
+	    "t.conf:1: syntax error (unexpected string)");
+	expect_error("\"x\"", "t.conf:1: syntax error (unexpected string)");
+	expect_error("hostname \"x\";", "t.conf:1: syntax error (unexpected string)");
+	expect_ok("smtp_banner = \"a\" \"b\"; dns = { servers = [\"::1\",\n"
+	    "\"127.0.0.1\"]; }; delivery = { retry = (\"1m\" \"\", 5); };");
+	{
+		char deep[64];
+
+		/* 32 open brackets pass the lexer (then fail as a value),
+		 * 33 do not. */
+		memset(deep, '(', 32);
+		deep[32] = '\0';
+		expect_error(deep, "t.conf:1: syntax error");
+		memset(deep, '(', 33);
+		deep[33] = '\0';
+		expect_error(deep, "t.conf:1: nested deeper than 32 levels");
+	}
 	expect_error("hostname = \"a.b\";\n/* x\nlimits = 5;\n",
 	    "t.conf:2: unterminated comment");
 }

@@ -1,0 +1,326 @@
+#!/bin/sh
+# The benchmark (`make bench`): Postern against Postfix on this machine, with
+# our own load generator, on loopback only. For each server in turn: a fresh
+# instance for the idle-connection memory test, then a fresh instance for
+# the throughput runs at each concurrency. Prints a table and writes
+# docs/benchmarks.md. Exits non-zero when anything was not measured.
+#
+# Environment: BENCH_DIR (work dir, default /tmp/postern-bench), BENCH_N
+# (messages per run, default 500 at c=1 and 2000 otherwise), BENCH_SIZE
+# (bytes, default 10240), BENCH_CONC (default "1 10 50"), BENCH_IDLE (idle
+# connections, default 1000), BENCH_SERVERS (default "postfix postern"),
+# BENCH_TIMEOUT (seconds to wait for replies and deliveries, default 120),
+# BENCH_REPEAT (throughput runs per server and concurrency, median shown;
+# default 1),
+# POSTFIX_PORT (2625), POSTERN_PORT (2725), POSTERN_BIN.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/postern-bench}
+BENCH_SIZE=${BENCH_SIZE:-10240}
+BENCH_CONC=${BENCH_CONC:-1 10 50}
+BENCH_IDLE=${BENCH_IDLE:-1000}
+BENCH_SERVERS=${BENCH_SERVERS:-postfix postern}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+BENCH_REPEAT=${BENCH_REPEAT:-1}
+export POSTFIX_PORT="${POSTFIX_PORT:-2625}"
+export POSTERN_PORT="${POSTERN_PORT:-2725}"
+DOC=$top/docs/benchmarks.md
+LOADGEN=$here/loadgen
+RESULTS=$BENCH_DIR/results.txt
+FROM=u@bench.test
+RCPT=u@bench.test
+WARN="-Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
+-Wmissing-prototypes -Wstrict-prototypes -Werror"
+
+case "$BENCH_DIR" in /*) ;; *) BENCH_DIR=$(pwd)/$BENCH_DIR ;; esac
+case "$BENCH_DIR" in /|"$top"|"$top"/*)
+	echo "bench: BENCH_DIR must be outside the repository and not /" >&2
+	exit 2 ;;
+esac
+
+say() { echo "bench: $*" >&2; }
+
+failed=0
+notes=""
+note() {
+	say "$*"
+	notes="$notes- $*
+"
+	failed=1
+}
+
+# ---- build the load generator ----
+# shellcheck disable=SC2086
+cc -std=gnu11 -O2 $WARN -D_GNU_SOURCE -o "$LOADGEN" "$here/loadgen.c" ||
+	{ say "cannot build bench/loadgen"; exit 1; }
+
+mkdir -p "$BENCH_DIR"
+: >"$RESULTS"
+
+cleanup() {
+	sh "$here/postern.sh" stop "$BENCH_DIR" 2>/dev/null || true
+	sh "$here/postfix.sh" stop "$BENCH_DIR" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+nfor() {
+	if [ -n "${BENCH_N:-}" ]; then echo "$BENCH_N"
+	elif [ "$1" = 1 ]; then echo 500
+	else echo 2000
+	fi
+}
+
+# Which processes are "the server" for the idle test.
+pidsel() {
+	case "$1" in
+	postfix) echo "--pidfile $BENCH_DIR/postfix/queue/pid/master.pid --tree --comm smtpd" ;;
+	postern) echo "--pidfile $BENCH_DIR/postern/postern.pid --tree" ;;
+	esac
+}
+
+port_of() {
+	case "$1" in postfix) echo "$POSTFIX_PORT" ;; postern) echo "$POSTERN_PORT" ;; esac
+}
+
+# start SERVER: prints the Maildir new/ path; the reason on failure in $why.
+start_server() {
+	why=""
+	errf=$BENCH_DIR/$1.start.err
+	if newdir=$(sh "$here/$1.sh" start "$BENCH_DIR" 2>"$errf"); then
+		cat "$errf" >&2
+		return 0
+	fi
+	why=$(tr '\n' ' ' <"$errf")
+	cat "$errf" >&2
+	return 1
+}
+
+# idle SERVER: memory per idle connection on a fresh instance.
+bench_idle() {
+	srv=$1
+	say "$srv: idle test, $BENCH_IDLE connections"
+	if ! start_server "$srv"; then
+		note "$srv did not start: $why"
+		return 1
+	fi
+	# shellcheck disable=SC2046
+	if ! "$LOADGEN" -h 127.0.0.1 -p "$(port_of "$srv")" --idle "$BENCH_IDLE" \
+	    $(pidsel "$srv") -w "$BENCH_TIMEOUT" -l "$srv" >>"$RESULTS"; then
+		note "$srv: idle test did not hold all $BENCH_IDLE connections"
+	fi
+	tail -n 1 "$RESULTS" >&2
+	sh "$here/$srv.sh" stop "$BENCH_DIR"
+}
+
+# load SERVER C: one throughput run on a fresh instance (empty queue).
+bench_load() {
+	srv=$1
+	c=$2
+	n=$(nfor "$c")
+	if ! start_server "$srv"; then
+		note "$srv did not start for c=$c: $why"
+		return 1
+	fi
+	say "$srv: c=$c n=$n size=$BENCH_SIZE"
+	if ! "$LOADGEN" -h 127.0.0.1 -p "$(port_of "$srv")" -n "$n" \
+	    -s "$BENCH_SIZE" -c "$c" -f "$FROM" -t "$RCPT" -m "$newdir" \
+	    -w "$BENCH_TIMEOUT" -l "$srv" >>"$RESULTS"; then
+		note "$srv: run c=$c incomplete (errors or delivery timeout): $(tail -n 1 "$RESULTS")"
+	fi
+	tail -n 1 "$RESULTS" >&2
+	sh "$here/$srv.sh" stop "$BENCH_DIR"
+}
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+awk -v l="${load_start%% *}" 'BEGIN { exit !(l > 1.0) }' &&
+	say "warning: load average $load_start: other work on this machine skews the figures"
+
+# A server that does not start is not tried again for the later runs.
+skip=""
+for srv in $BENCH_SERVERS; do
+	bench_idle "$srv" || skip="$skip $srv"
+done
+# Servers alternate at each concurrency, so both see the same background.
+rep=1
+while [ "$rep" -le "$BENCH_REPEAT" ]; do
+	for c in $BENCH_CONC; do
+		for srv in $BENCH_SERVERS; do
+			case " $skip " in *" $srv "*) continue ;; esac
+			bench_load "$srv" "$c" || skip="$skip $srv"
+		done
+	done
+	rep=$((rep + 1))
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+cleanup
+
+# ---- report ----
+
+# get SERVER KEY [CONC]: a value from the results ("" when absent); with
+# BENCH_REPEAT > 1 the median of the runs (errors: their sum; a run that
+# timed out makes the value "timeout").
+get() {
+	awk -v srv="$1" -v key="$2" -v conc="${3:-}" '
+		$1 != "result" { next }
+		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+		f["server"] != srv || !(key in f) { next }
+		conc == "" && f["mode"] != "idle" { next }
+		conc != "" && (f["mode"] != "" || f["conc"] != conc) { next }
+		f[key] !~ /^-?[0-9.]+$/ { bad = f[key]; next }
+		{ v[++n] = f[key] + 0; sum += f[key] }
+		END {
+			if (bad != "") { print bad; exit }
+			if (n == 0) exit
+			if (key == "errors") { print sum; exit }
+			for (i = 2; i <= n; i++)	# insertion sort: n is small
+				for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+					t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+				}
+			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			if (key ~ /_per_/) printf "%.1f\n", m; else print m
+		}' "$RESULTS"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
+or_dash() { if [ -n "$1" ]; then echo "$1"; else echo "-"; fi; }
+or_nm() { if [ -n "$1" ]; then echo "$1"; else echo "not measured"; fi; }
+
+table=$BENCH_DIR/table.md
+{
+	echo "| server | concurrency | messages | accepted/s | delivered/s | Postern/Postfix (delivered/s) | errors |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for c in $BENCH_CONC; do
+		pf=$(get postfix delivered_per_s "$c")
+		pn=$(get postern delivered_per_s "$c")
+		for srv in $BENCH_SERVERS; do
+			acc=$(get "$srv" accepted_per_s "$c")
+			del=$(get "$srv" delivered_per_s "$c")
+			err=$(get "$srv" errors "$c")
+			r=""
+			[ "$srv" = postern ] && r=$(ratio "$pn" "$pf")
+			echo "| $srv | $c | $(nfor "$c") | $(or_nm "$acc") | $(or_nm "$del") | $r | $err |"
+		done
+	done
+} >"$table"
+
+idle_table=$BENCH_DIR/idle.md
+{
+	echo "| server | idle connections held | RSS KB / connection | PSS KB / connection | processes before → after |"
+	echo "|---|---:|---:|---:|---|"
+	for srv in $BENCH_SERVERS; do
+		held=$(get "$srv" held)
+		echo "| $srv | $(or_nm "$held") | $(or_nm "$(get "$srv" rss_kb_per_conn)") | $(or_nm "$(get "$srv" pss_kb_per_conn)") | $(or_dash "$(get "$srv" procs_before)") → $(or_dash "$(get "$srv" procs_after)") |"
+	done
+} >"$idle_table"
+
+echo
+cat "$table"
+echo
+cat "$idle_table"
+[ -z "$notes" ] || { echo; printf '%s' "$notes"; }
+
+# ---- docs/benchmarks.md ----
+fsinfo=$(df -T "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
+dev=$(df "$BENCH_DIR" 2>/dev/null | awk 'NR == 2 { print $1 }')
+disk=""
+if command -v lsblk >/dev/null 2>&1 && [ -b "$dev" ]; then
+	# lsblk's ROTA is what the kernel was told: virtio disks say 1 whatever
+	# the backing store is.
+	disk=$(lsblk -dno NAME,TYPE,SIZE,ROTA,MODEL "$dev" 2>/dev/null |
+		awk '{ printf "%s, %s %s, lsblk ROTA=%s", $1, $3, $2, $4;
+			for (i = 5; i <= NF; i++) printf " %s", $i
+			if ($1 ~ /^vd/) printf " (virtio: says 1 whatever the backing store)" }')
+fi
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+pfver=$(postconf -d -h mail_version 2>/dev/null || echo "?")
+pnver=$("${POSTERN_BIN:-$top/build/postern}" version 2>/dev/null || echo "?")
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo "?")
+mkdir -p "$(dirname "$DOC")"
+{
+	cat <<EOF
+# Benchmarks
+
+Generated by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'),
+tree $rev. Do not edit by hand: run it again.
+
+## Machine
+
+- CPU: $(nproc) cores${cpu:+ ($cpu)}, memory $mem
+- kernel: $(uname -sr)
+- work dir: $BENCH_DIR, ${fsinfo:-file system unknown}${disk:+ (disk: $disk)}
+- Postfix $pfver; $pnver
+- load average (1, 5, 15 min) at start: $load_start; at end: $load_end
+  (anything else running on the machine lowers both servers' figures)
+
+## Throughput
+
+Messages of $BENCH_SIZE bytes (RFC 5322 headers and 76-character body lines,
+dot-stuffed) from \`$FROM\` to \`$RCPT\`, one recipient each, sent by
+\`bench/loadgen\` over C concurrent connections (EHLO once, then
+MAIL/RCPT/DATA per message, no pipelining). *accepted/s*: messages answered
+250 after DATA, from the first MAIL to the last 250. *delivered/s*: from the
+first MAIL until all of them are files in the user's Maildir \`new/\`. Each
+run uses a fresh server instance; only one server runs at a time, and the
+two alternate at each concurrency. Runs per cell: $BENCH_REPEAT (median shown).
+
+EOF
+	cat "$table"
+	cat <<EOF
+
+## Memory per idle connection
+
+$BENCH_IDLE connections that read the banner and then stay silent, on a
+fresh instance. Memory of the server's processes (Postern: the server and
+every process under it; Postfix: master and its smtpd processes, one per
+connection) read from /proc/PID/smaps_rollup before and 2 s after; per
+connection = (after − before) / $BENCH_IDLE. RSS counts shared pages (the
+libraries of each smtpd) again in every process; PSS divides them among the
+processes that share them, and is the fairer figure for a process-per-client
+server.
+
+EOF
+	cat "$idle_table"
+	cat <<EOF
+
+## Setup
+
+- Both servers listen on 127.0.0.1 only and keep their default durability
+  (every accepted message is fsynced before the 250; delivery fsyncs too).
+- Postfix (bench/postfix.sh): a private instance (config, queue and Maildir
+  under the work dir), smtpd on 127.0.0.1:$POSTFIX_PORT, virtual mailbox
+  domain \`bench.test\`, no DNS, every other transport \`error\`, no chroot,
+  no client restrictions or rate limits for 127.0.0.0/8.
+- Postern (bench/postern.sh): configured and started only through its
+  command line (\`domain add\`, \`user add\`, \`serve\`), on
+  127.0.0.1:$POSTERN_PORT, with sender-domain, SPF and rDNS checks off and
+  connection limits raised; DNS and relayhost point at closed loopback ports.
+
+## Reproduce
+
+\`\`\`
+make bench                      # as root: installs postfix if missing
+BENCH_N=5000 make bench         # more messages per run
+BENCH_REPEAT=3 make bench       # median of 3 runs per cell (noisy machines)
+BENCH_SERVERS=postfix make bench  # one server only
+\`\`\`
+
+Raw result lines of this run:
+
+\`\`\`
+$(cat "$RESULTS")
+\`\`\`
+EOF
+	if [ -n "$notes" ]; then
+		printf '\n## Not measured or incomplete\n\n%s' "$notes"
+	fi
+} >"$DOC"
+say "wrote $DOC"
+exit "$failed"
