@@ -20,7 +20,7 @@
 #define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
 #define MIME_DEPTH_MAX		16	/* nested multiparts: ours */
 #define SASL_RESPONSE_MAX	12288	/* AUTH PLAIN/LOGIN payload: ours */
-#define PASSWORD_MAX		1024	/* ours: bounds yescrypt input */
+#define PASSWORD_MAX		511	/* libxcrypt refuses 512 and longer */
 #define ALIAS_TARGETS_MAX	100	/* targets of one alias: ours */
 #define ALIAS_DEPTH_MAX		8	/* alias -> alias chains: ours */
 #define CONFIG_FILE_MAX		(1 << 20)	/* configuration file: ours */

@@ -1,0 +1,153 @@
+/*
+ * local: queue file -> Maildir copies (SPEC section 3: Return-Path and
+ * Delivered-To added, tmp/ -> fsync -> new/, LF line ends). Routing was
+ * decided when the message was accepted; this file only carries it out.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/xalloc.h"
+#include "delivery/local.h"
+#include "queue/queue.h"
+#include "store/maildir.h"
+
+/* Maildir unique names may not hold '/' or ':' (the flags separator). */
+static void
+local_put_host(struct buf *b, const char *host)
+{
+	for (const char *p = host; *p != '\0'; p++) {
+		if (*p == '/')
+			buf_append_str(b, "\\057");
+		else if (*p == ':')
+			buf_append_str(b, "\\072");
+		else
+			buf_append(b, p, 1);
+	}
+}
+
+static char *
+local_name(const struct queue_env *env, size_t idx, const char *hostname,
+    uint64_t size)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, 1024);
+	buf_printf(&b, "%" PRId64 ".Q%sR%zu.", env->time, env->id, idx);
+	local_put_host(&b, hostname);
+	buf_printf(&b, ",S=%" PRIu64, size);
+	out = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+static void
+local_log(const struct log_ctx *log, const struct queue_env *env,
+    const struct queue_rcpt *r, const char *status, const char *reply)
+{
+	log_kv(log, strcmp(status, "sent") == 0 ? LOGL_INFO : LOGL_WARN,
+	    "delivery", "queue_id", env->id, "rcpt", r->target,
+	    "status", status, "reply", reply, NULL);
+}
+
+enum local_rc
+local_deliver(const char *id, const char *hostname, const struct log_ctx *log)
+{
+	struct queue_env env;
+	const char *err;
+	char **synced = NULL;
+	size_t nsynced = 0;
+	bool pending_local = false, pending_remote = false;
+	bool *fresh;
+	int fd;
+
+	if (queue_read(id, &env, &fd, &err) == -1)
+		return LOCAL_GONE;
+	fresh = xcalloc(env.nrcpts, sizeof(*fresh));
+	for (size_t i = 0; i < env.nrcpts; i++) {
+		struct queue_rcpt *r = &env.rcpts[i];
+		struct buf prefix;
+		char *path, *name;
+
+		if (queue_state_final(r->state))
+			continue;
+		if (r->kind != QKIND_LOCAL) {
+			pending_remote = true;
+			continue;
+		}
+		path = maildir_path(r->target);
+		if (path == NULL) {
+			r->state = QSTATE_BOUNCED;
+			free(r->last_reply);
+			r->last_reply = xstrdup("550 5.1.1 bad mailbox");
+			queue_record(fd, i, r, false);
+			local_log(log, &env, r, "bounced", r->last_reply);
+			continue;
+		}
+		buf_init(&prefix, 4096);
+		buf_printf(&prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
+		    env.from, r->target);
+		name = local_name(&env, i, hostname, prefix.len + env.body_len);
+		if (maildir_has(path, name) ||
+		    maildir_deliver(path, name, (struct span){ prefix.data, prefix.len },
+		    fd, env.body_off, env.body_len) == 0) {
+			r->state = QSTATE_SENT;
+			free(r->last_reply);
+			r->last_reply = xstrdup("250 2.0.0 delivered to maildir");
+			fresh[i] = true;
+			synced = xrealloc(synced, (nsynced + 1) * sizeof(*synced));
+			synced[nsynced++] = path;
+			path = NULL;
+		} else {
+			char *reply = xasprintf("451 4.3.0 maildir: %s", strerror(errno));
+
+			r->state = QSTATE_DEFERRED;
+			r->attempts++;
+			r->next_try = (int64_t)time(NULL) + 60;
+			free(r->last_reply);
+			r->last_reply = reply;
+			pending_local = true;
+			queue_record(fd, i, r, false);
+			local_log(log, &env, r, "deferred", reply);
+		}
+		free(path);
+		free(name);
+		buf_free(&prefix);
+	}
+	/* One fsync per mailbox touched, then the copies are durable. */
+	for (size_t i = 0; i < nsynced; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = strcmp(synced[i], synced[j]) == 0;
+		if (!dup)
+			maildir_sync(synced[i]);
+	}
+	for (size_t i = 0; i < env.nrcpts; i++) {
+		struct queue_rcpt *r = &env.rcpts[i];
+
+		if (fresh[i]) {
+			local_log(log, &env, r, "sent", r->last_reply);
+			/* No fsync needed: the Maildir name itself records it. */
+			if (pending_local || pending_remote)
+				queue_record(fd, i, r, false);
+		}
+	}
+	for (size_t i = 0; i < nsynced; i++)
+		free(synced[i]);
+	free(synced);
+	free(fresh);
+	close(fd);
+	if (!pending_local && !pending_remote)
+		queue_remove(env.id);
+	queue_env_clear(&env);
+	if (pending_local)
+		return LOCAL_RETRY;
+	return pending_remote ? LOCAL_REMOTE_PENDING : LOCAL_DONE;
+}

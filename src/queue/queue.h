@@ -1,0 +1,111 @@
+/*
+ * queue: the durable spool of accepted mail, data_dir/queue/ (SPEC section
+ * 3). One file per message: an envelope, the message in LF form, then
+ * appended per-recipient state records. A file is written in queue/tmp/,
+ * fdatasync'ed, renamed into queue/ and the directory fsync'ed before the
+ * client hears 250; several messages share one directory fsync (group
+ * commit). Paths are relative: the process's cwd is data_dir.
+ *
+ *   postern-queue 1
+ *   id <queue id>            time <unix seconds>
+ *   from <address or empty>  client <ip>  helo <name>  auth <user>
+ *   rcpt <state>\t<kind>\t<original>\t<target>     one per recipient
+ *   body <20-digit length>
+ *   <empty line>, then the message, then records
+ *   R\t<index>\t<state>\t<attempts>\t<next try>\t<reply>\t<checksum>
+ */
+#ifndef POSTERN_QUEUE_H
+#define POSTERN_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ids.h"
+
+#define QUEUE_DIR	"queue"
+#define QUEUE_TMP_DIR	"queue/tmp"
+
+enum queue_state { QSTATE_QUEUED, QSTATE_DEFERRED, QSTATE_SENT, QSTATE_BOUNCED };
+enum queue_kind { QKIND_LOCAL = 'L', QKIND_REMOTE = 'R' };
+
+struct queue_rcpt {
+	enum queue_kind	 kind;
+	char		*orig;		/* as the client wrote it (RCPT TO) */
+	char		*target;	/* local mailbox key or remote address */
+	enum queue_state state;
+	unsigned	 attempts;
+	int64_t		 next_try;	/* unix seconds, 0 = now */
+	char		*last_reply;	/* "" when none */
+};
+
+struct queue_env {
+	char		 id[QUEUE_ID_LEN + 1];
+	int64_t		 time;
+	char		*from;		/* "" = null sender */
+	char		*client;	/* ip */
+	char		*helo;
+	char		*auth;		/* "" = not authenticated */
+	struct queue_rcpt *rcpts;
+	size_t		 nrcpts;
+	uint64_t	 body_off;	/* offset of the message in the file */
+	uint64_t	 body_len;
+};
+
+/* Creates queue/ and queue/tmp/ (mode 0700) if needed. */
+int	queue_init_dirs(const char **err_out);
+/* Removes leftovers in queue/tmp/ (never acknowledged). */
+void	queue_clean_tmp(void);
+/* A queue_env with rcpts appended one at a time; strings are copied. */
+void	queue_env_add_rcpt(struct queue_env *env, enum queue_kind kind,
+	    const char *orig, const char *target);
+void	queue_env_clear(struct queue_env *env);
+const char *queue_state_name(enum queue_state s);
+bool	queue_state_final(enum queue_state s);
+
+/* ---- writing (on the loop thread; no fsync here) ---- */
+
+struct queue_writer;
+
+/* Creates queue/tmp/<env->id> and writes the envelope. NULL on error. */
+struct queue_writer *queue_writer_open(const struct queue_env *env,
+	    const char **err_out);
+/* Appends message bytes (buffered). 0 or -1 (disk error, latched). */
+int	queue_writer_write(struct queue_writer *w, const void *data, size_t n);
+/* Flushes and records the body length; 0 or -1. */
+int	queue_writer_finish(struct queue_writer *w);
+uint64_t queue_writer_size(const struct queue_writer *w);
+/* After finish, before commit: records a recipient's state (e.g. bounced
+ * for a mailbox found over quota at end of data). 0 or -1. */
+int	queue_writer_record(struct queue_writer *w, size_t idx,
+	    const struct queue_rcpt *r);
+/* Closes and unlinks the temporary file. */
+void	queue_writer_abort(struct queue_writer **wp);
+
+/* ---- committing: fdatasync, rename, directory fsync, off the loop ---- */
+
+struct queue_committer;
+struct event_base;
+typedef void (*queue_commit_fn)(void *arg, int rc);	/* rc 0 = durable */
+
+struct queue_committer *queue_committer_new(struct event_base *base);
+/* Takes ownership of *wp (set to NULL); done runs on the loop thread. */
+void	queue_commit(struct queue_committer *c, struct queue_writer **wp,
+	    queue_commit_fn done, void *arg);
+size_t	queue_committer_pending(const struct queue_committer *c);
+void	queue_committer_free(struct queue_committer **cp);
+
+/* ---- reading and updating ---- */
+
+/* Parses queue/<id>; *fd_out is the open file (O_RDWR) for body reads and
+ * record appends. Returns 0, or -1 with *err_out (static text). */
+int	queue_read(const char *id, struct queue_env *env_out, int *fd_out,
+	    const char **err_out);
+/* Appends a state record for rcpt idx; sync = fdatasync after. */
+int	queue_record(int fd, size_t idx, const struct queue_rcpt *r, bool sync);
+/* Unlinks queue/<id>. */
+int	queue_remove(const char *id);
+/* Ids in queue/ in arrival order; the caller frees each and the array. */
+int	queue_list(char ***ids_out, size_t *n_out);
+
+#endif

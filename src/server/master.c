@@ -1,0 +1,539 @@
+/*
+ * master: supervision. The master keeps root (when started as root) only
+ * to bind ports and read the configuration on reload; every child drops
+ * to run_as before it touches a client or a mailbox.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/tls.h"
+#include "core/xalloc.h"
+#include "delivery/qmgr.h"
+#include "directory/directory.h"
+#include "queue/queue.h"
+#include "server/conntrack.h"
+#include "server/master.h"
+#include "server/privs.h"
+#include "server/worker.h"
+
+#define MASTER_STOP_SEC		30	/* then SIGKILL what is left */
+#define MASTER_BACKOFF_MAX	30
+
+enum child_kind { CHILD_WORKER, CHILD_QMGR };
+
+struct child {
+	pid_t		 pid;
+	enum child_kind	 kind;
+	unsigned	 index;		/* worker index: its socket set */
+	unsigned	 slot;		/* conntrack slot */
+	bool		 retiring;	/* an older generation, draining */
+	time_t		 started;
+};
+
+/* The sockets of one listener, one per worker (SO_REUSEPORT). */
+struct bound {
+	enum cfg_service	 service;
+	char			*address;
+	int			*fds;
+	bool			 keep;
+};
+
+struct master {
+	struct config		*cfg;
+	const char		*path;
+	bool			 must_exist;
+	SSL_CTX			*tls;
+	struct privs		 privs;
+	unsigned		 nworkers;
+	struct bound		*bound;
+	size_t			 nbound;
+	int			**wfds;		/* [worker][listen index] */
+	struct conntrack	*ct;
+	bool			*slot_used;
+	int			 notify[2];	/* [0] qmgr reads, [1] workers send */
+	struct child		*children;
+	size_t			 nchildren;
+	unsigned		*backoff;	/* per worker index; [nworkers] = qmgr */
+	bool			 stopping;
+	struct event_base	*base;
+	struct log_ctx		 log;
+};
+
+static bool
+master_is_served(enum cfg_service s)
+{
+	return s == SVC_SMTP || s == SVC_SUBMISSION || s == SVC_SUBMISSIONS;
+}
+
+static int
+master_bind_one(const struct cfg_listen *l, char *err, size_t errlen)
+{
+	int fd, one = 1;
+
+	fd = socket(l->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	if (l->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->sa, l->salen) == -1 ||
+	    listen(fd, 1024) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "listen %s (%s): %s", l->address,
+	    config_service_name(l->service), strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Builds wfds for cfg: sockets already bound for the same service and
+ * address are kept (no connection is refused during a reload), new ones
+ * are bound, and those no longer configured are closed.
+ */
+static int
+master_bind_all(struct master *m, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	int **wfds = xcalloc(m->nworkers, sizeof(*wfds));
+
+	for (size_t b = 0; b < m->nbound; b++)
+		m->bound[b].keep = false;
+	for (unsigned w = 0; w < m->nworkers; w++) {
+		wfds[w] = xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(int));
+		for (size_t i = 0; i < cfg->nlisten; i++)
+			wfds[w][i] = -1;
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct cfg_listen *l = &cfg->listen[i];
+		struct bound *bd = NULL;
+
+		if (!master_is_served(l->service)) {
+			log_kv(&m->log, LOGL_WARN, "listen_skipped", "service",
+			    config_service_name(l->service), "address", l->address,
+			    "reason", "not available in this version", NULL);
+			continue;
+		}
+		for (size_t b = 0; b < m->nbound && bd == NULL; b++)
+			if (m->bound[b].service == l->service &&
+			    strcmp(m->bound[b].address, l->address) == 0)
+				bd = &m->bound[b];
+		if (bd == NULL) {
+			m->bound = xrealloc(m->bound, (m->nbound + 1) * sizeof(*m->bound));
+			bd = &m->bound[m->nbound++];
+			*bd = (struct bound){ .service = l->service,
+			    .address = xstrdup(l->address),
+			    .fds = xcalloc(m->nworkers, sizeof(int)) };
+			for (unsigned w = 0; w < m->nworkers; w++) {
+				bd->fds[w] = master_bind_one(l, err, errlen);
+				if (bd->fds[w] == -1) {
+					for (unsigned k = 0; k < m->nworkers; k++)
+						free(wfds[k]);
+					free(wfds);
+					return -1;
+				}
+			}
+		}
+		bd->keep = true;
+		for (unsigned w = 0; w < m->nworkers; w++)
+			wfds[w][i] = bd->fds[w];
+	}
+	for (size_t b = 0; b < m->nbound; ) {
+		if (m->bound[b].keep) {
+			b++;
+			continue;
+		}
+		for (unsigned w = 0; w < m->nworkers; w++)
+			if (m->bound[b].fds[w] != -1)
+				close(m->bound[b].fds[w]);
+		free(m->bound[b].fds);
+		free(m->bound[b].address);
+		m->bound[b] = m->bound[--m->nbound];
+	}
+	if (m->wfds != NULL) {
+		for (unsigned w = 0; w < m->nworkers; w++)
+			free(m->wfds[w]);
+		free(m->wfds);
+	}
+	m->wfds = wfds;
+	return 0;
+}
+
+/* A fresh child must not run the master's signal handlers. */
+static void
+master_child_signals(void)
+{
+	sigset_t none;
+	int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGPIPE };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void
+master_spawn(struct master *m, enum child_kind kind, unsigned index)
+{
+	struct child c = { .kind = kind, .index = index, .started = time(NULL) };
+	pid_t parent = getpid();
+	char pidtxt[32];
+
+	if (kind == CHILD_WORKER) {
+		unsigned nslots = conntrack_slots(m->ct);
+
+		for (c.slot = 0; c.slot < nslots && m->slot_used[c.slot]; c.slot++)
+			;
+		if (c.slot == nslots) {
+			log_kv(&m->log, LOGL_ERROR, "spawn_failed", "reason",
+			    "no free slot", NULL);
+			return;
+		}
+	}
+	c.pid = fork();
+	if (c.pid == -1) {
+		log_kv(&m->log, LOGL_ERROR, "spawn_failed", "detail",
+		    strerror(errno), NULL);
+		return;
+	}
+	if (c.pid == 0) {
+		/* A crashed master takes its children with it, like a crash of
+		 * the whole server: nothing serves without supervision. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		/* The master's loop (and its signal handlers) is not ours. The
+		 * epoll instance is shared across fork: reinit first, or freeing
+		 * the base would unregister the master's own events. */
+		event_reinit(m->base);
+		event_base_free(m->base);
+		master_child_signals();
+		privs_drop(&m->privs);
+		if (kind == CHILD_QMGR) {
+			close(m->notify[1]);
+			exit(qmgr_run(m->cfg, m->notify[0]));
+		} else {
+			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
+			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
+			    .qmgr_fd = m->notify[1] };
+
+			close(m->notify[0]);
+			exit(worker_run(&a));
+		}
+	}
+	if (kind == CHILD_WORKER)
+		m->slot_used[c.slot] = true;
+	m->children = xrealloc(m->children, (m->nchildren + 1) * sizeof(*m->children));
+	m->children[m->nchildren++] = c;
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)c.pid);
+	log_kv(&m->log, LOGL_DEBUG, "spawn", "kind",
+	    kind == CHILD_QMGR ? "qmgr" : "worker", "pid", pidtxt, NULL);
+}
+
+struct master_respawn {
+	struct master	*m;
+	enum child_kind	 kind;
+	unsigned	 index;
+};
+
+static void
+master_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct master_respawn *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->m->stopping)
+		master_spawn(r->m, r->kind, r->index);
+	free(r);
+}
+
+static void
+master_reaped(struct master *m, struct child *c, int status)
+{
+	char pidtxt[32], st[32];
+	unsigned *b = &m->backoff[c->kind == CHILD_QMGR ? m->nworkers : c->index];
+	struct master_respawn *r;
+	struct timeval tv = { 0, 0 };
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)c->pid);
+	if (WIFSIGNALED(status))
+		snprintf(st, sizeof(st), "signal %d", WTERMSIG(status));
+	else
+		snprintf(st, sizeof(st), "exit %d", WEXITSTATUS(status));
+	log_kv(&m->log, clean || c->retiring || m->stopping ? LOGL_INFO : LOGL_ERROR,
+	    "child_exit", "kind", c->kind == CHILD_QMGR ? "qmgr" : "worker",
+	    "pid", pidtxt, "status", st, NULL);
+	if (c->kind == CHILD_WORKER) {
+		conntrack_reset_slot(m->ct, c->slot);
+		m->slot_used[c->slot] = false;
+	}
+	if (m->stopping || c->retiring)
+		return;
+	/* Died on its own: restart, waiting longer each time it dies young. */
+	if (time(NULL) - c->started < 10)
+		*b = *b == 0 ? 1 : (*b * 2 > MASTER_BACKOFF_MAX ? MASTER_BACKOFF_MAX : *b * 2);
+	else
+		*b = 0;
+	tv.tv_sec = *b;
+	if (*b > 0) {
+		snprintf(st, sizeof(st), "%u", *b);
+		log_kv(&m->log, LOGL_WARN, "restart_backoff", "kind",
+		    c->kind == CHILD_QMGR ? "qmgr" : "worker", "seconds", st, NULL);
+	}
+	r = xcalloc(1, sizeof(*r));
+	*r = (struct master_respawn){ .m = m, .kind = c->kind, .index = c->index };
+	event_base_once(m->base, -1, EV_TIMEOUT, master_respawn_cb, r, &tv);
+}
+
+static void
+master_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+	pid_t pid;
+	int status;
+
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < m->nchildren; i++) {
+			if (m->children[i].pid != pid)
+				continue;
+			struct child c = m->children[i];
+
+			m->children[i] = m->children[--m->nchildren];
+			master_reaped(m, &c, status);
+			break;
+		}
+	}
+	if (m->stopping && m->nchildren == 0)
+		event_base_loopbreak(m->base);
+}
+
+static void
+master_kill_all(struct master *m, int sig, bool only_current)
+{
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (!only_current || !m->children[i].retiring)
+			kill(m->children[i].pid, sig);
+}
+
+static void
+master_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	(void)fd;
+	(void)what;
+	log_kv(&m->log, LOGL_WARN, "stop_timeout", NULL);
+	master_kill_all(m, SIGKILL, false);
+}
+
+static void
+master_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+	struct timeval tv = { MASTER_STOP_SEC, 0 };
+
+	(void)what;
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	log_kv(&m->log, LOGL_INFO, "stop", "signal", sig == SIGINT ? "INT" : "TERM",
+	    NULL);
+	master_kill_all(m, SIGTERM, false);
+	event_base_once(m->base, -1, EV_TIMEOUT, master_stop_deadline, m, &tv);
+	if (m->nchildren == 0)
+		event_base_loopbreak(m->base);
+}
+
+/* SIGHUP: a bad file changes nothing; a good one replaces every child. */
+static void
+master_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+	struct config *ncfg = xcalloc(1, sizeof(*ncfg));
+	char err[512];
+	SSL_CTX *ntls;
+	const char *lerr;
+
+	(void)sig;
+	(void)what;
+	if (m->stopping) {
+		free(ncfg);
+		return;
+	}
+	if (config_load(m->path, m->must_exist, ncfg, err, sizeof(err)) == -1) {
+		log_kv(&m->log, LOGL_ERROR, "reload", "result", "error", "detail",
+		    err, NULL);
+		free(ncfg);
+		return;
+	}
+	ntls = tls_server_ctx_new(ncfg, "tls", err, sizeof(err));
+	if (ntls == NULL || master_bind_all(m, ncfg, err, sizeof(err)) == -1) {
+		log_kv(&m->log, LOGL_ERROR, "reload", "result", "error", "detail",
+		    err, NULL);
+		if (ntls != NULL)
+			SSL_CTX_free(ntls);
+		config_free(ncfg);
+		free(ncfg);
+		return;
+	}
+	if (strcmp(ncfg->log.file, m->cfg->log.file) != 0 &&
+	    log_open(ncfg->log.file, &lerr) == -1)
+		log_kv(&m->log, LOGL_ERROR, "log_open", "detail", lerr, NULL);
+	log_set_level(ncfg->log.level);
+	/* The old generation stops accepting and finishes its sessions. */
+	for (size_t i = 0; i < m->nchildren; i++)
+		m->children[i].retiring = true;
+	master_kill_all(m, SIGUSR1, false);
+	config_free(m->cfg);
+	free(m->cfg);
+	SSL_CTX_free(m->tls);
+	m->cfg = ncfg;
+	m->tls = ntls;
+	for (unsigned w = 0; w < m->nworkers; w++)
+		master_spawn(m, CHILD_WORKER, w);
+	master_spawn(m, CHILD_QMGR, 0);
+	log_kv(&m->log, LOGL_INFO, "reload", "result", "ok", NULL);
+}
+
+/* data_dir contents are made by run_as, so they belong to run_as. */
+static int
+master_setup(struct master *m, char *err, size_t errlen)
+{
+	pid_t pid;
+	int status;
+
+	if (privs_datadir(m->cfg, &m->privs, err, errlen) == -1)
+		return -1;
+	pid = fork();
+	if (pid == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct directory *d;
+		const char *e;
+		char terr[512];
+
+		privs_drop(&m->privs);
+		if (queue_init_dirs(&e) == -1) {
+			fprintf(stderr, "postern: queue: %s\n", e);
+			_exit(1);
+		}
+		queue_clean_tmp();
+		if (directory_open("postern.db", &d, &e) == -1) {
+			fprintf(stderr, "postern: directory: %s\n", e);
+			_exit(1);
+		}
+		directory_close(&d);
+		if ((m->cfg->tls.cert == NULL || *m->cfg->tls.cert == '\0') &&
+		    tls_selfsigned_ensure("tls", m->cfg->hostname, (uid_t)-1,
+		    (gid_t)-1, terr, sizeof(terr)) == -1) {
+			fprintf(stderr, "postern: tls: %s\n", terr);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "setup of data_dir %s failed", m->cfg->data_dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+master_serve(struct config *cfg, const char *config_path, bool must_exist)
+{
+	struct master m = { .cfg = cfg, .path = config_path, .must_exist = must_exist };
+	struct event *ev_chld, *ev_hup, *ev_term, *ev_int;
+	char err[512];
+	const char *lerr;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	m.log.service = "master";
+	if (log_open(cfg->log.file, &lerr) == -1) {
+		fprintf(stderr, "postern: log.file %s: %s\n", cfg->log.file, lerr);
+		return 1;
+	}
+	log_set_level(cfg->log.level);
+	if (privs_resolve(cfg, &m.privs, err, sizeof(err)) == -1 ||
+	    master_setup(&m, err, sizeof(err)) == -1) {
+		fprintf(stderr, "postern: %s\n", err);
+		return 1;
+	}
+	m.tls = tls_server_ctx_new(cfg, "tls", err, sizeof(err));
+	if (m.tls == NULL) {
+		fprintf(stderr, "postern: tls: %s\n", err);
+		return 1;
+	}
+	m.nworkers = ncpu < 1 ? 1 : ncpu > 64 ? 64 : (unsigned)ncpu;
+	if (master_bind_all(&m, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "postern: %s\n", err);
+		return 1;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    m.notify) == -1) {
+		fprintf(stderr, "postern: socketpair: %s\n", strerror(errno));
+		return 1;
+	}
+	/* Two generations may overlap during a reload, plus one spare. */
+	m.ct = conntrack_new(2 * m.nworkers + 1);
+	m.slot_used = xcalloc(2 * m.nworkers + 1, sizeof(bool));
+	m.backoff = xcalloc(m.nworkers + 1, sizeof(unsigned));
+	m.base = event_base_new();
+	if (m.base == NULL)
+		fatal("event_base_new failed");
+	signal(SIGPIPE, SIG_IGN);
+	ev_chld = evsignal_new(m.base, SIGCHLD, master_sigchld, &m);
+	ev_hup = evsignal_new(m.base, SIGHUP, master_sighup, &m);
+	ev_term = evsignal_new(m.base, SIGTERM, master_sigterm, &m);
+	ev_int = evsignal_new(m.base, SIGINT, master_sigterm, &m);
+	event_add(ev_chld, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	master_spawn(&m, CHILD_QMGR, 0);
+	for (unsigned w = 0; w < m.nworkers; w++)
+		master_spawn(&m, CHILD_WORKER, w);
+	{
+		char nw[16];
+
+		snprintf(nw, sizeof(nw), "%u", m.nworkers);
+		log_kv(&m.log, LOGL_INFO, "start", "hostname", cfg->hostname,
+		    "data_dir", cfg->data_dir, "workers", nw, "user",
+		    m.privs.drop ? cfg->run_as : NULL, NULL);
+	}
+
+	event_base_dispatch(m.base);
+
+	log_kv(&m.log, LOGL_INFO, "stopped", NULL);
+	event_free(ev_chld);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(m.base);
+	SSL_CTX_free(m.tls);
+	config_free(m.cfg);
+	free(m.cfg);
+	return 0;
+}

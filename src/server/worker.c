@@ -1,0 +1,179 @@
+/*
+ * worker: the event loop of a session process: accept, connection limits,
+ * signals, and the shutdown that loses nothing acknowledged (a message
+ * being committed gets its 250 before the process exits).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/xalloc.h"
+#include "directory/directory.h"
+#include "queue/queue.h"
+#include "server/worker.h"
+#include "smtp/smtp_session.h"
+
+struct worker {
+	const struct worker_args	*a;
+	struct event_base		*base;
+	struct smtp_server		 smtp;
+	struct evconnlistener		**listeners;
+	size_t				 nlisteners;
+	struct event			*sig_term, *sig_int, *sig_usr1, *tick;
+	bool				 stopping;
+	struct log_ctx			 log;
+};
+
+static int
+worker_admit(void *arg, const struct sockaddr *peer)
+{
+	struct worker *w = arg;
+
+	return conntrack_acquire(w->a->ct, w->a->slot, peer,
+	    w->a->cfg->limits.connections, w->a->cfg->limits.connections_per_ip);
+}
+
+static void
+worker_closed(void *arg, const struct sockaddr *peer)
+{
+	struct worker *w = arg;
+
+	conntrack_release(w->a->ct, w->a->slot, peer);
+}
+
+static void
+worker_queued(void *arg, const char *id)
+{
+	struct worker *w = arg;
+
+	/* Best effort: the queue manager also rescans the queue. */
+	if (send(w->a->qmgr_fd, id, strlen(id), MSG_DONTWAIT) == -1 &&
+	    errno != EAGAIN)
+		log_kv(&w->log, LOGL_DEBUG, "notify_failed", "queue_id", id, NULL);
+}
+
+static void
+worker_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker *w = arg;
+	const struct cfg_listen *cl = NULL;
+
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			cl = &w->a->cfg->listen[i];
+	if (cl == NULL || w->stopping) {
+		close(fd);
+		return;
+	}
+	switch (cl->service) {
+	case SVC_SMTP:
+	case SVC_SUBMISSION:
+	case SVC_SUBMISSIONS:
+		smtp_session_start(&w->smtp, cl, fd, sa, (socklen_t)salen);
+		break;
+	default:
+		close(fd);	/* POP3 and IMAP arrive with a later issue */
+		break;
+	}
+}
+
+static void
+worker_stop_listening(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		if (w->listeners[i] != NULL)
+			evconnlistener_disable(w->listeners[i]);
+	}
+}
+
+/* Exit once no session, commit or pool job is left. */
+static void
+worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->stopping && w->smtp.nsessions == 0 &&
+	    queue_committer_pending(w->smtp.committer) == 0 &&
+	    pool_pending(w->smtp.pool) == 0)
+		event_base_loopbreak(w->base);
+}
+
+static void
+worker_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, 100000 };
+
+	(void)what;
+	w->stopping = true;
+	worker_stop_listening(w);
+	if (sig == SIGTERM || sig == SIGINT)
+		smtp_server_drain(&w->smtp);
+	evtimer_add(w->tick, &tv);	/* EV_PERSIST: every 100 ms until idle */
+}
+
+int
+worker_run(const struct worker_args *a)
+{
+	struct worker w = { .a = a };
+	const char *err;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	w.log.service = "worker";
+	w.base = event_base_new();
+	if (w.base == NULL)
+		fatal("event_base_new failed");
+	w.smtp = (struct smtp_server){ .cfg = a->cfg, .base = w.base, .tls = a->tls,
+	    .queued = worker_queued, .queued_arg = &w, .admit = worker_admit,
+	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w };
+	if (directory_open("postern.db", &w.smtp.dir, &err) == -1) {
+		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail", err, NULL);
+		return 1;
+	}
+	w.smtp.pool = pool_new(w.base, 2, "auth");
+	w.smtp.committer = queue_committer_new(w.base);
+	w.nlisteners = a->cfg->nlisten;
+	w.listeners = xcalloc(w.nlisteners ? w.nlisteners : 1, sizeof(*w.listeners));
+	for (size_t i = 0; i < w.nlisteners; i++) {
+		if (a->listen_fds[i] == -1)
+			continue;
+		w.listeners[i] = evconnlistener_new(w.base, worker_accept, &w,
+		    LEV_OPT_CLOSE_ON_FREE, -1, a->listen_fds[i]);
+		if (w.listeners[i] == NULL)
+			fatal("evconnlistener_new failed");
+	}
+	w.sig_term = evsignal_new(w.base, SIGTERM, worker_signal, &w);
+	w.sig_int = evsignal_new(w.base, SIGINT, worker_signal, &w);
+	w.sig_usr1 = evsignal_new(w.base, SIGUSR1, worker_signal, &w);
+	w.tick = event_new(w.base, -1, EV_PERSIST, worker_tick, &w);
+	event_add(w.sig_term, NULL);
+	event_add(w.sig_int, NULL);
+	event_add(w.sig_usr1, NULL);
+
+	event_base_dispatch(w.base);
+
+	for (size_t i = 0; i < w.nlisteners; i++)
+		if (w.listeners[i] != NULL)
+			evconnlistener_free(w.listeners[i]);
+	free(w.listeners);
+	queue_committer_free(&w.smtp.committer);
+	pool_free(&w.smtp.pool);
+	directory_close(&w.smtp.dir);
+	event_free(w.sig_term);
+	event_free(w.sig_int);
+	event_free(w.sig_usr1);
+	event_free(w.tick);
+	event_base_free(w.base);
+	return 0;
+}

@@ -1,0 +1,270 @@
+"""Integration harness: starts the real build/postern on loopback with a
+per-test data_dir, config, Maildirs and self-signed certificate, and gives
+tests helpers to drive it with real clients. Every server is started under
+`timeout`, so it stops by itself even if the test run is killed."""
+
+import os
+import pwd
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = os.environ.get("POSTERN_BIN", str(Path(__file__).resolve().parents[2] / "build" / "postern"))
+PASSWORD = "correct horse battery"
+IS_ROOT = os.geteuid() == 0
+RUN_AS = "postern" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def client_tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Postern:
+    def __init__(self, tmp: Path, extra: str = "", listen_extra: str = ""):
+        self.tmp = tmp
+        self.data_dir = tmp / "var"
+        self.conf = tmp / "postern.conf"
+        self.log = tmp / "postern.log"
+        self.smtp_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
+        self.extra = extra
+        self.listen_extra = listen_extra
+        self.proc = None
+        self.write_config()
+
+    # -- configuration -----------------------------------------------------
+    def config_text(self, extra=None, listen_extra=None):
+        extra = self.extra if extra is None else extra
+        listen_extra = self.listen_extra if listen_extra is None else listen_extra
+        return f"""
+hostname = "mx.example.org";
+data_dir = "{self.data_dir}";
+run_as = "{RUN_AS}";
+listen = (
+  {{ service = "smtp"; address = "127.0.0.1:{self.smtp_port}"; {listen_extra} }},
+  {{ service = "submission"; address = "127.0.0.1:{self.submission_port}"; }},
+  {{ service = "submissions"; address = "127.0.0.1:{self.submissions_port}"; }}
+);
+log = {{ file = "{self.log}"; level = "info"; }};
+checks = {{ verify_sender_domain = false; spf = "off"; rdns = "off"; }};
+{extra}
+"""
+
+    def write_config(self, extra=None, listen_extra=None):
+        self.conf.write_text(self.config_text(extra, listen_extra))
+
+    # -- command line ------------------------------------------------------
+    def cli(self, *args, input=None, check=True):
+        r = subprocess.run([BIN, "-c", str(self.conf), *args], input=input,
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"postern {' '.join(args)} -> {r.returncode}: {r.stderr}")
+        return r
+
+    def add_user(self, address, password=PASSWORD):
+        return self.cli("user", "add", address, input=password + "\n")
+
+    # -- process -----------------------------------------------------------
+    def start(self):
+        self.proc = subprocess.Popen(["timeout", "-s", "TERM", "900", BIN, "-c",
+                                      str(self.conf), "serve"],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "ab"),
+                                     start_new_session=True)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("postern exited: " + (self.tmp / "stderr.log").read_text())
+            try:
+                with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=1) as s:
+                    s.settimeout(3)
+                    if s.recv(100).startswith(b"220"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("postern did not start")
+
+    def signal(self, sig):
+        os.killpg(self.proc.pid, sig)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            try:
+                self.signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=5)
+
+    def kill(self):
+        """SIGKILL every process of the server at once: a crash."""
+        self.signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def reload(self):
+        # The master is the child of `timeout`.
+        master = int(subprocess.check_output(["pgrep", "-P", str(self.proc.pid)]).split()[0])
+        os.kill(master, signal.SIGHUP)
+
+    # -- observation -------------------------------------------------------
+    def log_lines(self):
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def wait_log(self, needle, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.log_lines():
+                if needle in line:
+                    return line
+            time.sleep(0.05)
+        raise AssertionError(f"log never showed {needle!r}")
+
+    def maildir(self, address, sub="new"):
+        local, domain = address.lower().split("@")
+        return self.data_dir / "mail" / domain / local / sub
+
+    def messages(self, address):
+        d = self.maildir(address)
+        out = []
+        for sub in ("new", "cur"):
+            p = d.parent / sub
+            if p.exists():
+                out += [f.read_bytes() for f in sorted(p.iterdir())]
+        return out
+
+    def wait_messages(self, address, n=1, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.messages(address)
+            if len(m) >= n:
+                return m
+            time.sleep(0.05)
+        raise AssertionError(f"{address}: {len(self.messages(address))} messages, wanted {n}")
+
+    def queue_ids(self):
+        q = self.data_dir / "queue"
+        return sorted(p.name for p in q.iterdir() if p.is_file()) if q.exists() else []
+
+    # -- clients -----------------------------------------------------------
+    def smtp(self, port=None, source="127.0.0.1", timeout=10):
+        return smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=timeout,
+                            source_address=(source, 0))
+
+    def submission(self, login=True, user="alice@example.org", password=PASSWORD):
+        c = smtplib.SMTP("127.0.0.1", self.submission_port, timeout=10)
+        c.ehlo("client.example.net")
+        c.starttls(context=client_tls())
+        c.ehlo("client.example.net")
+        if login:
+            c.login(user, password)
+        return c
+
+    def raw(self, port=None, source="127.0.0.1", banner=True):
+        return RawClient(port or self.smtp_port, source, banner)
+
+
+class RawClient:
+    """Exact bytes on a plain socket, for malformed dialogues."""
+
+    def __init__(self, port, source="127.0.0.1", banner=True):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                          source_address=(source, 0))
+        self.buf = b""
+        self.banner = self.reply() if banner else None
+
+    def send(self, data: bytes):
+        self.s.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed; pending " + repr(self.buf))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        """One whole (possibly multi-line) reply: (code, last line text)."""
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(self.line())
+        return int(lines[-1][:3]), "\n".join(lines)
+
+    def cmd(self, text: str):
+        self.send(text.encode() + b"\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        """True when the server has closed the connection."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                data = self.s.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+@pytest.fixture
+def make_postern(tmp_path):
+    """Factory: make_postern(extra="...") -> started server with
+    example.org, alice@example.org and bob@example.org."""
+    servers = []
+
+    def factory(extra="", listen_extra="", start=True, users=True):
+        d = tmp_path / f"s{len(servers)}"
+        d.mkdir()
+        os.chmod(tmp_path, 0o755)
+        p = Postern(d, extra, listen_extra)
+        servers.append(p)
+        if users:
+            p.cli("domain", "add", "example.org")
+            p.add_user("alice@example.org")
+            p.add_user("bob@example.org")
+        if start:
+            p.start()
+        return p
+
+    yield factory
+    for p in servers:
+        p.stop()
+
+
+@pytest.fixture
+def postern(make_postern):
+    return make_postern()
+
+
+def message(subject="hello", sender="alice@example.org", to="bob@example.org", body="Hello Bob.\r\n", headers=True):
+    if not headers:
+        return body
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '.')}.{time.time_ns()}@example.org>\r\n"
+            f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n{body}")
