@@ -88,24 +88,37 @@ def test_auth_login_mechanism(postern):
     assert code == 235
 
 
+def auth_plain_b64(user, password):
+    import base64
+    return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+
+
 def test_too_many_auth_failures_ban_the_ip(make_postern):
     p = make_postern(extra='auth = { failures_before_ban = 3; failure_window = "10m"; ban_time = "1h"; };')
     c = p.submission(login=False)
     for _ in range(2):
-        with pytest.raises(smtplib.SMTPAuthenticationError):
-            c.login("alice@example.org", "wrong")
-    with pytest.raises((smtplib.SMTPServerDisconnected, smtplib.SMTPAuthenticationError)) as e:
-        c.login("alice@example.org", "wrong")
-    if isinstance(e.value, smtplib.SMTPAuthenticationError):
-        assert e.value.smtp_code == 421 and e.value.smtp_error.startswith(b"4.7.0")
-    p.wait_log("event=ban")
-    # Banned on every listener: closed before any banner.
-    for port in (p.smtp_port, p.submission_port):
+        code, text = c.docmd("AUTH", "PLAIN " + auth_plain_b64("alice@example.org", "wrong"))
+        assert (code, text[:5]) == (535, b"5.7.8")
+    code, text = c.docmd("AUTH", "PLAIN " + auth_plain_b64("alice@example.org", "wrong"))
+    assert (code, text[:5]) == (421, b"4.7.0")
+    line = p.wait_log("event=ban")
+    assert "ip=127.0.0.1" in line and "reason=" in line and "expires=" in line
+    # Banned on every listener: closed before any banner, good password or not.
+    for port in (p.smtp_port, p.submission_port, p.submissions_port):
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         s.settimeout(5)
         assert s.recv(100) == b""
         s.close()
     assert "127.0.0.1" in p.cli("access", "list").stdout
+
+
+def test_failures_outside_window_do_not_ban(make_postern):
+    p = make_postern(extra='auth = { failures_before_ban = 2; failure_window = "1s"; };')
+    c = p.submission(login=False)
+    assert c.docmd("AUTH", "PLAIN " + auth_plain_b64("alice@example.org", "wrong"))[0] == 535
+    time.sleep(2.2)
+    assert c.docmd("AUTH", "PLAIN " + auth_plain_b64("alice@example.org", "wrong"))[0] == 535
+    assert c.docmd("AUTH", "PLAIN " + auth_plain_b64("alice@example.org", PASSWORD))[0] == 235
 
 
 def test_ban_reply_is_421_raw(make_postern):
@@ -216,13 +229,23 @@ def test_disabled_user_cannot_log_in(postern):
 
 
 def test_over_quota_is_552_522(postern):
-    postern.cli("user", "set", "bob@example.org", "quota=1K")
+    postern.cli("user", "set", "bob@example.org", "quota=2K")
     c = postern.smtp()
-    c.sendmail("friend@example.net", ["bob@example.org"], message(body="x" * 900 + "\r\n"))
+    c.sendmail("friend@example.net", ["bob@example.org"], message(body="x" * 1200 + "\r\n"))
     postern.wait_messages("bob@example.org")
     c.ehlo("x.example.net")
-    c.mail("friend@example.net")
+    c.mail("friend@example.net", ["SIZE=1000"])
     code, text = c.rcpt("bob@example.org")
+    assert (code, text[:5]) == (552, b"5.2.2")
+
+
+def test_over_quota_at_end_of_data_is_552_522(postern):
+    postern.cli("user", "set", "bob@example.org", "quota=2K")
+    c = postern.smtp()
+    c.ehlo("x.example.net")
+    c.mail("friend@example.net")
+    c.rcpt("bob@example.org")
+    code, text = c.data(message(body="x" * 3000 + "\r\n"))
     assert (code, text[:5]) == (552, b"5.2.2")
 
 
