@@ -78,25 +78,30 @@ clang:
 FUZZ_BUILD = build-fuzz
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -g -O1
 fuzz-build:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="$(FUZZ_FLAGS)" CFLAGS="-U_FORTIFY_SOURCE" $(FUZZ_BUILD)/libpostern.a
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="$(FUZZ_FLAGS)" CFLAGS="-U_FORTIFY_SOURCE" $(FUZZ_BUILD)/libpostern.a
 	@set -e; for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); \
-		echo "fuzz target $$n"; \
 		clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 			$$(pkg-config --cflags $(PKGS)) -o $(FUZZ_BUILD)/$$n $$f $(FUZZ_BUILD)/libpostern.a $(LIBS); \
 	done
 
 FUZZ_SECONDS ?= 60
+# Each target runs over its committed seeds plus what it found before; any
+# crash, leak or sanitizer report fails the run and leaves the input in
+# build-fuzz/ (crash-*, leak-*).
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); t=$${n%_fuzz}; \
 		mkdir -p tests/fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t; \
-		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
-		$(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | tail -n 3; \
+		printf '== fuzz %-12s %ss: ' $$t $(FUZZ_SECONDS); \
+		if ! $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			-artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$t \
+			tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
+			echo FAILED; tail -n 40 $(FUZZ_BUILD)/$$t.log; exit 1; fi; \
+		tail -n 1 $(FUZZ_BUILD)/$$t.log; \
 	done
 
 fuzz-smoke:
-	$(MAKE) fuzz FUZZ_SECONDS=5
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 run: deps all
 	@sh scripts/run-demo.sh

@@ -9,8 +9,7 @@
 #include <stddef.h>
 
 /* libxcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE (512) bytes
- * and more, so this, not PASSWORD_MAX (1024), is the real ceiling until
- * limits.h lowers PASSWORD_MAX to match. Both functions refuse more. */
+ * and more; PASSWORD_MAX in limits.h matches it. Both functions refuse more. */
 #define PASSWORD_CRYPT_MAX	511
 
 /* Hashes password with a fresh yescrypt salt; returns a new string or NULL. */
