@@ -123,7 +123,13 @@ smtp_auth_done(void *arg)
 		    s->log.session);
 		break;
 	case AUTH_BANNED:
-		snprintf(expires, sizeof(expires), "%lld", (long long)j->ban_expires);
+		{
+			time_t t = (time_t)j->ban_expires;
+			struct tm tm;
+
+			gmtime_r(&t, &tm);
+			strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
 		log_kv(&s->log, LOGL_WARN, "ban", "ip", s->ip, "reason",
 		    "auth failures", "expires", expires, NULL);
 		smtp_reply_raw(s, "421 4.7.0 too many authentication failures\r\n");

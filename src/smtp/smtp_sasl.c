@@ -53,8 +53,13 @@ sasl_b64_decode(struct span in, struct buf *out)
 		o[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		o[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
 		o[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-		if (i + 4 == in.len)
+		if (i + 4 == in.len) {
 			keep = 3 - pad;
+			/* RFC 4648 3.5: the bits under the padding must be zero. */
+			if ((pad == 1 && (v[2] & 3) != 0) ||
+			    (pad == 2 && (v[1] & 15) != 0))
+				return PARSE_INVALID;
+		}
 		if (buf_append(out, o, keep) == -1)
 			return PARSE_TOO_LONG;
 	}

@@ -262,6 +262,9 @@ def make_postern(tmp_path):
     yield factory
     for p in servers:
         p.stop()
+    for p in servers:
+        err = (p.tmp / "stderr.log").read_text(errors="replace") if (p.tmp / "stderr.log").exists() else ""
+        assert "Sanitizer" not in err and "runtime error:" not in err, err
 
 
 @pytest.fixture
