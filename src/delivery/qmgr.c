@@ -32,6 +32,7 @@ struct qmgr {
 	bool			 stopping;
 	struct log_ctx		 log;
 	struct event		*tick;
+	struct event		*ev_notify;
 };
 
 struct qmgr_job {
@@ -154,6 +155,8 @@ qmgr_signal(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	q->stopping = true;
+	/* Queue ids sent from now on are for the next qmgr (reload). */
+	event_del(q->ev_notify);
 	event_del(q->tick);
 	evtimer_add(q->tick, &tv);
 }
@@ -173,6 +176,7 @@ qmgr_run(const struct config *cfg, int notify_fd)
 		fatal("event_base_new failed");
 	q.pool = pool_new(q.base, QMGR_THREADS, "deliver");
 	ev_notify = event_new(q.base, notify_fd, EV_READ | EV_PERSIST, qmgr_notify, &q);
+	q.ev_notify = ev_notify;
 	ev_term = evsignal_new(q.base, SIGTERM, qmgr_signal, &q);
 	ev_int = evsignal_new(q.base, SIGINT, qmgr_signal, &q);
 	ev_usr1 = evsignal_new(q.base, SIGUSR1, qmgr_signal, &q);

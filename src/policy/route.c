@@ -89,10 +89,21 @@ route_local_key(struct route_walk *w, const char *key, unsigned depth, bool top)
 		bool enabled = u.enabled;
 		uint64_t quota = u.quota;
 
+		char *forward = u.forward != NULL && *u.forward != '\0' ?
+		    route_lower(u.forward) : NULL;
+
 		dir_user_clear(&u);
-		if (!enabled)
+		if (!enabled) {
+			free(forward);
 			return ROUTE_DISABLED;
+		}
 		route_add(w->out, QKIND_LOCAL, key, quota);
+		/* forward keeps the local copy and sends one more: nothing is
+		 * lost if the forward address fails. */
+		if (forward != NULL && depth < ALIAS_DEPTH_MAX &&
+		    route_key(w, forward, depth + 1, false) == ROUTE_TEMPFAIL)
+			w->tempfail = true;
+		free(forward);
 		return ROUTE_OK;
 	}
 	rc = directory_alias_get(w->d, key, &targets);

@@ -616,7 +616,8 @@ queue_read(const char *id, struct queue_env *env_out, int *fd_out,
 		}
 	}
 	if (env_out->id[0] == '\0' || env_out->nrcpts == 0 ||
-	    env_out->body_off + env_out->body_len > (uint64_t)st.st_size) {
+	    env_out->body_off > (uint64_t)st.st_size ||
+	    env_out->body_len > (uint64_t)st.st_size - env_out->body_off) {
 		*err_out = "malformed envelope";
 		goto fail;
 	}

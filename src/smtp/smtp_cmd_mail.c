@@ -12,14 +12,30 @@
 #include "directory/directory.h"
 #include "smtp/smtp_session.h"
 
-bool
-smtp_session_trusted_now(struct smtp_session *s)
+/*
+ * Decided at each MAIL: `access trust` and `access remove` apply to the next
+ * transaction, also on a connection that is already open (SPEC section 1).
+ */
+static bool
+smtp_session_trust_compute(struct smtp_session *s)
 {
-	if (s->trusted)
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+	enum access_kind kind = ACCESS_NONE;
+
+	if (cidr_list_match(&s->cfg->relay.trusted_networks, sa))
+		return true;
+	if (directory_access_check(s->srv->dir, sa, (int64_t)time(NULL), &kind) ==
+	    DIR_FOUND && kind == ACCESS_TRUST)
 		return true;
 	return s->cfg->relay.smtp_after_pop > 0 &&
 	    directory_pop_login_recent(s->srv->dir, s->ip, (int64_t)time(NULL),
 	    s->cfg->relay.smtp_after_pop) == DIR_FOUND;
+}
+
+bool
+smtp_session_trusted_now(struct smtp_session *s)
+{
+	return s->trusted;
 }
 
 static int
@@ -97,6 +113,7 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (smtp_mail_params(s, cmd, &size, &utf8) == -1)
 		return;
+	s->trusted = smtp_session_trust_compute(s);
 	rc = smtp_addr_parse(cmd->path, utf8, &a);
 	if (rc != PARSE_OK) {
 		smtp_reply(s, 501, "5.1.7", rc == PARSE_TOO_LONG ?

@@ -109,6 +109,11 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	enum parse_rc prc;
 	char *text;
 
+	if (cmd->nparams > 0) {
+		/* RFC 5321 4.1.1.11: DSN (NOTIFY, ORCPT) is not offered. */
+		smtp_reply(s, 555, "5.5.4", "unsupported RCPT parameter");
+		return;
+	}
 	if (s->nrcpt >= s->cfg->limits.recipients) {
 		smtp_reply(s, 452, "4.5.3", "too many recipients");
 		return;

@@ -77,7 +77,8 @@ struct smtp_session {
 	enum smtp_state		 state;
 	bool			 tls;
 	bool			 esmtp;
-	bool			 trusted;	/* trusted network or access trust */
+	bool			 trusted;	/* this transaction: trusted network,
+						 * access trust or SMTP-after-POP */
 	bool			 busy;		/* waiting for the pool/committer */
 	bool			 dead;		/* closed while busy: free at completion */
 	bool			 free_pending;	/* a free is scheduled or done */
@@ -131,7 +132,8 @@ void	smtp_session_reset_tx(struct smtp_session *s, const char *why);
 void	smtp_session_resume(struct smtp_session *s);
 bool	smtp_session_may_auth(const struct smtp_session *s);
 bool	smtp_session_is_submission(const struct smtp_session *s);
-/* Trusted networks, `access trust` entries, and SMTP-after-POP. */
+/* Trusted networks, `access trust` entries, and SMTP-after-POP, as decided
+ * at the MAIL of the current transaction. */
 bool	smtp_session_trusted_now(struct smtp_session *s);
 /* Logs the transaction summary line (SPEC section 6). */
 void	smtp_session_log_tx(struct smtp_session *s, const char *reply);
