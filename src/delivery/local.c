@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +59,8 @@ local_log(const struct log_ctx *log, const struct queue_env *env,
 }
 
 enum local_rc
-local_deliver(const char *id, const char *hostname, const struct log_ctx *log)
+local_deliver(const char *id, const char *hostname, bool recovering,
+    const struct log_ctx *log)
 {
 	struct queue_env env;
 	const char *err;
@@ -69,6 +72,28 @@ local_deliver(const char *id, const char *hostname, const struct log_ctx *log)
 
 	if (queue_read(id, &env, &fd, &err) == -1)
 		return LOCAL_GONE;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		queue_env_clear(&env);
+		return LOCAL_BUSY;
+	}
+	{
+		struct stat st;
+
+		struct stat cur;
+		char *path = xasprintf("%s/%s", QUEUE_DIR, id);
+		int rc = stat(path, &cur);
+
+		free(path);
+		/* Locked after another process finished it (retired, maybe
+		 * already reused for another message under another name). */
+		if (fstat(fd, &st) == -1 || rc == -1 || st.st_ino != cur.st_ino ||
+		    st.st_dev != cur.st_dev) {
+			close(fd);
+			queue_env_clear(&env);
+			return LOCAL_GONE;
+		}
+	}
 	fresh = xcalloc(env.nrcpts, sizeof(*fresh));
 	for (size_t i = 0; i < env.nrcpts; i++) {
 		struct queue_rcpt *r = &env.rcpts[i];
@@ -94,7 +119,7 @@ local_deliver(const char *id, const char *hostname, const struct log_ctx *log)
 		buf_printf(&prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    env.from, r->target);
 		name = local_name(&env, i, hostname, prefix.len + env.body_len);
-		if (maildir_has(path, name) ||
+		if ((recovering && maildir_has(path, name)) ||
 		    maildir_deliver(path, name, (struct span){ prefix.data, prefix.len },
 		    fd, env.body_off, env.body_len) == 0) {
 			r->state = QSTATE_SENT;
@@ -143,9 +168,9 @@ local_deliver(const char *id, const char *hostname, const struct log_ctx *log)
 		free(synced[i]);
 	free(synced);
 	free(fresh);
-	close(fd);
 	if (!pending_local && !pending_remote)
-		queue_remove(env.id);
+		queue_retire(env.id);	/* still locked: nobody else picks it up */
+	close(fd);
 	queue_env_clear(&env);
 	if (pending_local)
 		return LOCAL_RETRY;

@@ -6,6 +6,8 @@
 #ifndef POSTERN_LOCAL_H
 #define POSTERN_LOCAL_H
 
+#include <stdbool.h>
+
 #include "core/log.h"
 
 enum local_rc {
@@ -13,15 +15,20 @@ enum local_rc {
 	LOCAL_REMOTE_PENDING,	/* local part done; remote recipients wait */
 	LOCAL_RETRY,		/* a local mailbox failed for now */
 	LOCAL_GONE,		/* no such queue file (already finished) */
+	LOCAL_BUSY,		/* another process is delivering it right now */
 };
 
 /*
  * Delivers every local recipient of queue/<id> that is not final yet.
  * Exactly once: each copy has a name fixed by (queue id, recipient index),
- * so after a crash a copy already in new/ or cur/ is recognised, not
- * written again.
+ * so when `recovering` (the message may have been worked on before: found
+ * by a scan, after a crash or a retry) a copy already in new/ or cur/ is
+ * recognised, not written again. A fresh message (first attempt, announced
+ * by the worker that queued it) skips that look-up. An exclusive flock on
+ * the queue file keeps two processes (old and new qmgr during a reload)
+ * from delivering the same message at once.
  */
 enum local_rc local_deliver(const char *id, const char *hostname,
-	    const struct log_ctx *log);
+	    bool recovering, const struct log_ctx *log);
 
 #endif

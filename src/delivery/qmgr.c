@@ -19,7 +19,7 @@
 #include "delivery/qmgr.h"
 #include "queue/queue.h"
 
-#define QMGR_THREADS		4
+#define QMGR_THREADS		8
 #define QMGR_SCAN_SEC		30
 #define QMGR_INFLIGHT_MAX	100000
 
@@ -38,6 +38,7 @@ struct qmgr {
 struct qmgr_job {
 	struct qmgr		*q;
 	char			 id[QUEUE_ID_LEN + 1];
+	bool			 recovering;
 	enum local_rc		 rc;
 };
 
@@ -67,7 +68,7 @@ qmgr_work(void *arg)
 {
 	struct qmgr_job *j = arg;
 
-	j->rc = local_deliver(j->id, j->q->cfg->hostname, &j->q->log);
+	j->rc = local_deliver(j->id, j->q->cfg->hostname, j->recovering, &j->q->log);
 }
 
 static void
@@ -79,8 +80,9 @@ qmgr_done(void *arg)
 	free(j);
 }
 
+/* recovering: found by a scan, so it may have been worked on before. */
 static void
-qmgr_submit(struct qmgr *q, const char *id)
+qmgr_submit(struct qmgr *q, const char *id, bool recovering)
 {
 	struct qmgr_job *j;
 
@@ -94,6 +96,7 @@ qmgr_submit(struct qmgr *q, const char *id)
 	q->inflight[q->ninflight++] = xstrdup(id);
 	j = xcalloc(1, sizeof(*j));
 	j->q = q;
+	j->recovering = recovering;
 	memcpy(j->id, id, QUEUE_ID_LEN + 1);
 	pool_submit(q->pool, qmgr_work, qmgr_done, j);
 }
@@ -104,10 +107,11 @@ qmgr_scan(struct qmgr *q)
 	char **ids;
 	size_t n;
 
+	queue_free_trim();
 	if (queue_list(&ids, &n) == -1)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		qmgr_submit(q, ids[i]);
+		qmgr_submit(q, ids[i], true);
 		free(ids[i]);
 	}
 	free(ids);
@@ -127,7 +131,7 @@ qmgr_notify(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			break;
 		id[n] = '\0';
-		qmgr_submit(q, id);
+		qmgr_submit(q, id, false);
 	}
 }
 

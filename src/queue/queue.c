@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -24,6 +25,7 @@
 #define QUEUE_MAGIC		"postern-queue 1\n"
 #define QUEUE_WBUF		(64 * 1024)
 #define QUEUE_RECORD_MAX	2048
+#define QUEUE_FREE_RELIST_MS	100	/* after finding queue/free/ empty */
 
 static const char *const queue_state_names[] = {
 	"queued", "deferred", "sent", "bounced"
@@ -57,7 +59,8 @@ int
 queue_init_dirs(const char **err_out)
 {
 	if ((mkdir(QUEUE_DIR, 0700) == -1 && errno != EEXIST) ||
-	    (mkdir(QUEUE_TMP_DIR, 0700) == -1 && errno != EEXIST)) {
+	    (mkdir(QUEUE_TMP_DIR, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(QUEUE_FREE_DIR, 0700) == -1 && errno != EEXIST)) {
 		*err_out = strerror(errno);
 		return -1;
 	}
@@ -123,6 +126,7 @@ queue_put_field(struct buf *b, const char *v)
 struct queue_writer {
 	int		 fd;
 	char		 id[QUEUE_ID_LEN + 1];
+	uint64_t	 hdr_len;	/* envelope bytes before the message */
 	uint64_t	 len_off;	/* where the 20-digit body length sits */
 	uint64_t	 body_len;
 	bool		 failed;
@@ -146,6 +150,47 @@ queue_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A spare file from queue/free/ renamed to tmp_path, or -1. Names are listed
+ * a batch at a time; two processes racing for one file is settled by
+ * rename(2): the loser gets ENOENT and tries the next. Loop thread only.
+ */
+static int
+queue_take_spare(const char *tmp_path)
+{
+	static char names[64][QUEUE_ID_LEN + 1];
+	static size_t n, next;
+	static uint64_t empty_until_ms;
+	struct dirent *de;
+	struct timespec now;
+	uint64_t now_ms;
+	DIR *d;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	for (int pass = 0; pass < 2; pass++) {
+		while (next < n) {
+			char *from = xasprintf("%s/%s", QUEUE_FREE_DIR, names[next++]);
+			int rc = rename(from, tmp_path);
+
+			free(from);
+			if (rc == 0)
+				return open(tmp_path, O_RDWR | O_CLOEXEC);
+		}
+		if (pass == 1 || now_ms < empty_until_ms ||
+		    (d = opendir(QUEUE_FREE_DIR)) == NULL)
+			return -1;
+		n = next = 0;
+		while (n < 64 && (de = readdir(d)) != NULL)
+			if (ids_queue_valid(de->d_name))
+				memcpy(names[n++], de->d_name, QUEUE_ID_LEN + 1);
+		closedir(d);
+		if (n == 0)	/* do not list an empty directory per message */
+			empty_until_ms = now_ms + QUEUE_FREE_RELIST_MS;
+	}
+	return -1;
+}
+
 struct queue_writer *
 queue_writer_open(const struct queue_env *env, const char **err_out)
 {
@@ -154,7 +199,9 @@ queue_writer_open(const struct queue_env *env, const char **err_out)
 	char *path = xasprintf("%s/%s", QUEUE_TMP_DIR, env->id);
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = queue_take_spare(path);
+	if (fd == -1)
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	free(path);
 	if (fd == -1) {
 		*err_out = strerror(errno);
@@ -186,6 +233,7 @@ queue_writer_open(const struct queue_env *env, const char **err_out)
 	memcpy(w->id, env->id, sizeof(w->id));
 	w->len_off = h.len;
 	buf_append_str(&h, "00000000000000000000\n\n");
+	w->hdr_len = h.len;
 	buf_init(&w->wbuf, QUEUE_WBUF);
 	if (h.overflowed || queue_write_all(fd, h.data, h.len) == -1) {
 		*err_out = h.overflowed ? "envelope too large" : strerror(errno);
@@ -235,7 +283,9 @@ queue_writer_finish(struct queue_writer *w)
 	if (queue_writer_flush(w) == -1)
 		return -1;
 	snprintf(len, sizeof(len), "%020" PRIu64, w->body_len);
-	if (pwrite(w->fd, len, 20, (off_t)w->len_off) != 20) {
+	/* A reused file may be longer than this message: cut what is left. */
+	if (pwrite(w->fd, len, 20, (off_t)w->len_off) != 20 ||
+	    ftruncate(w->fd, (off_t)(w->hdr_len + w->body_len)) == -1) {
 		w->failed = true;
 		return -1;
 	}
@@ -269,9 +319,12 @@ queue_writer_close(struct queue_writer **wp, bool unlink_tmp)
 		close(w->fd);
 	if (unlink_tmp) {
 		char *path = xasprintf("%s/%s", QUEUE_TMP_DIR, w->id);
+		char *spare = xasprintf("%s/%s", QUEUE_FREE_DIR, w->id);
 
-		unlink(path);
+		if (rename(path, spare) == -1)
+			unlink(path);
 		free(path);
+		free(spare);
 	}
 	buf_free(&w->wbuf);
 	free(w);
@@ -688,6 +741,40 @@ queue_remove(const char *id)
 	rc = unlink(path);
 	free(path);
 	return rc;
+}
+
+int
+queue_retire(const char *id)
+{
+	char *path, *spare;
+	int rc;
+
+	if (!ids_queue_valid(id))
+		return -1;
+	path = xasprintf("%s/%s", QUEUE_DIR, id);
+	spare = xasprintf("%s/%s", QUEUE_FREE_DIR, id);
+	rc = rename(path, spare);
+	if (rc == -1)
+		rc = unlink(path);
+	free(path);
+	free(spare);
+	return rc;
+}
+
+void
+queue_free_trim(void)
+{
+	DIR *d = opendir(QUEUE_FREE_DIR);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' && ++n > QUEUE_FREE_MAX)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 static int

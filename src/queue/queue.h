@@ -25,6 +25,8 @@
 
 #define QUEUE_DIR	"queue"
 #define QUEUE_TMP_DIR	"queue/tmp"
+#define QUEUE_FREE_DIR	"queue/free"	/* finished files kept for reuse */
+#define QUEUE_FREE_MAX	512		/* ... at most this many */
 
 enum queue_state { QSTATE_QUEUED, QSTATE_DEFERRED, QSTATE_SENT, QSTATE_BOUNCED };
 enum queue_kind { QKIND_LOCAL = 'L', QKIND_REMOTE = 'R' };
@@ -105,6 +107,15 @@ int	queue_read(const char *id, struct queue_env *env_out, int *fd_out,
 int	queue_record(int fd, size_t idx, const struct queue_rcpt *r, bool sync);
 /* Unlinks queue/<id>. */
 int	queue_remove(const char *id);
+/*
+ * Takes queue/<id> out of the queue for good, keeping its inode in
+ * queue/free/ for the next message: creating and deleting a file per
+ * message costs more (inode allocation, block churn) than overwriting an
+ * old one in place.
+ */
+int	queue_retire(const char *id);
+/* Unlinks spare files beyond QUEUE_FREE_MAX. */
+void	queue_free_trim(void);
 /* Ids in queue/ in arrival order; the caller frees each and the array. */
 int	queue_list(char ***ids_out, size_t *n_out);
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <event2/event.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -681,6 +682,7 @@ test_list_without_queue_dir_is_empty(void **state)
 
 	(void)state;
 	assert_int_equal(rmdir(QUEUE_TMP_DIR), 0);
+	assert_int_equal(rmdir(QUEUE_FREE_DIR), 0);
 	assert_int_equal(rmdir(QUEUE_DIR), 0);
 	assert_int_equal(queue_list(&v, &n), 0);
 	assert_int_equal(n, 0);
@@ -712,6 +714,66 @@ test_remove(void **state)
 	assert_int_equal(queue_remove("../victim"), -1);
 	assert_int_equal(queue_remove("tmp"), -1);
 	assert_true(exists("victim"));
+}
+
+static void
+test_retired_file_is_reused_and_cut(void **state)
+{
+	struct fixture *f = *state;
+	char big[4096], id[QUEUE_ID_LEN + 1], next[QUEUE_ID_LEN + 1];
+	struct queue_env env;
+	struct stat st_old, st_new;
+	char *p;
+
+	memset(big, 'b', sizeof(big) - 2);
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	spool(f, NULL, big, id);
+	p = path_of(QUEUE_DIR, id);
+	assert_int_equal(stat(p, &st_old), 0);
+	assert_int_equal(queue_retire(id), 0);
+	assert_false(exists(p));
+	assert_true(exists(path_of(QUEUE_FREE_DIR, id)));
+	/* Earlier tests found queue/free/ empty: it is listed again after
+	 * QUEUE_FREE_RELIST_MS (100 ms). */
+	usleep(150000);
+	/* The next message takes the spare inode, and a shorter body leaves no
+	 * trace of the old one. */
+	spool(f, NULL, "short\n", next);
+	assert_int_equal(stat(path_of(QUEUE_DIR, next), &st_new), 0);
+	assert_int_equal(st_new.st_ino, st_old.st_ino);
+	assert_true(st_new.st_size < st_old.st_size);
+	assert_false(exists(path_of(QUEUE_FREE_DIR, id)));
+	read_ok(next, &env);
+	assert_int_equal(env.body_len, 6);
+	queue_env_clear(&env);
+	assert_int_equal(queue_retire("../x"), -1);
+}
+
+static void
+test_free_pool_is_trimmed(void **state)
+{
+	char name[64];
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	(void)state;
+	for (int i = 0; i < QUEUE_FREE_MAX + 10; i++) {
+		int fd;
+
+		snprintf(name, sizeof(name), "%s/%016d", QUEUE_FREE_DIR, i);
+		fd = open(name, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	queue_free_trim();
+	d = opendir(QUEUE_FREE_DIR);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, QUEUE_FREE_MAX);
 }
 
 static void
@@ -785,6 +847,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_in_arrival_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_without_queue_dir_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retired_file_is_reused_and_cut,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_pool_is_trimmed, setup,
+		    teardown),
 		cmocka_unit_test(test_ids_queue_valid),
 		cmocka_unit_test(test_state_names),
 	};
