@@ -61,6 +61,7 @@ integration: $(BUILD)/postern
 
 test: deps
 	$(MAKE) all
+	$(MAKE) clang
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration

@@ -3,9 +3,9 @@
 # root and something is missing; create the `postern` system user that the
 # default `run_as` names. Not root: only report what is missing.
 set -e
-pkgs="build-essential clang pkg-config libevent-dev libssl-dev libconfig-dev
-libsqlite3-dev libunbound-dev libcrypt-dev libcmocka-dev python3-pytest swaks
-openssl sqlite3"
+pkgs="build-essential clang libclang-rt-14-dev pkg-config libevent-dev
+libssl-dev libconfig-dev libsqlite3-dev libunbound-dev libcrypt-dev
+libcmocka-dev python3-pytest swaks openssl sqlite3 procps cppcheck"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

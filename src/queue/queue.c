@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/io.h"
 #include "core/xalloc.h"
 #include "queue/queue.h"
 
@@ -133,23 +134,6 @@ struct queue_writer {
 	struct buf	 wbuf;
 };
 
-static int
-queue_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * A spare file from queue/free/ renamed to tmp_path, or -1. Names are listed
  * a batch at a time; two processes racing for one file is settled by
@@ -235,7 +219,7 @@ queue_writer_open(const struct queue_env *env, const char **err_out)
 	buf_append_str(&h, "00000000000000000000\n\n");
 	w->hdr_len = h.len;
 	buf_init(&w->wbuf, QUEUE_WBUF);
-	if (h.overflowed || queue_write_all(fd, h.data, h.len) == -1) {
+	if (h.overflowed || io_write_all(fd, h.data, h.len) == -1) {
 		*err_out = h.overflowed ? "envelope too large" : strerror(errno);
 		buf_free(&h);
 		queue_writer_abort(&w);
@@ -249,7 +233,7 @@ static int
 queue_writer_flush(struct queue_writer *w)
 {
 	if (!w->failed && w->wbuf.len > 0 &&
-	    queue_write_all(w->fd, w->wbuf.data, w->wbuf.len) == -1)
+	    io_write_all(w->fd, w->wbuf.data, w->wbuf.len) == -1)
 		w->failed = true;
 	buf_reset(&w->wbuf);
 	return w->failed ? -1 : 0;
@@ -266,7 +250,7 @@ queue_writer_write(struct queue_writer *w, const void *data, size_t n)
 			return -1;
 		if (n >= QUEUE_WBUF / 2) {
 			/* Large chunks go straight to the file: no extra copy. */
-			if (queue_write_all(w->fd, data, n) == -1)
+			if (io_write_all(w->fd, data, n) == -1)
 				w->failed = true;
 			return w->failed ? -1 : 0;
 		}
@@ -722,7 +706,7 @@ queue_record(int fd, size_t idx, const struct queue_rcpt *r, bool sync)
 	buf_printf(&b, "\t%08x\n", queue_checksum(b.data, b.len));
 	/* O_APPEND is not set on the fd: seek-to-end then write keeps it simple,
 	 * and only one process updates a message at a time. */
-	if (lseek(fd, 0, SEEK_END) == -1 || queue_write_all(fd, b.data, b.len) == -1 ||
+	if (lseek(fd, 0, SEEK_END) == -1 || io_write_all(fd, b.data, b.len) == -1 ||
 	    (sync && fdatasync(fd) == -1))
 		rc = -1;
 	buf_free(&b);

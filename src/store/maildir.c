@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/io.h"
 #include "core/xalloc.h"
 #include "store/maildir.h"
 
@@ -82,23 +83,6 @@ maildir_ensure(const char *path)
 	return rc;
 }
 
-static int
-maildir_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* In-kernel copy where the file system allows, else through a buffer. */
 static int
 maildir_copy(int dst, int src, uint64_t off, uint64_t len)
@@ -130,7 +114,7 @@ maildir_copy(int dst, int src, uint64_t off, uint64_t len)
 					continue;
 				return -1;
 			}
-			if (maildir_write_all(dst, buf, (size_t)r) == -1)
+			if (io_write_all(dst, buf, (size_t)r) == -1)
 				return -1;
 			in_off += r;
 			len -= (uint64_t)r;
@@ -152,7 +136,7 @@ maildir_deliver(const char *path, const char *name, struct span prefix,
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto out;
-	if (maildir_write_all(fd, prefix.ptr, prefix.len) == 0 &&
+	if (io_write_all(fd, prefix.ptr, prefix.len) == 0 &&
 	    maildir_copy(fd, src_fd, off, len) == 0 && fsync(fd) == 0 &&
 	    rename(tmp, dst) == 0)
 		rc = 0;

@@ -1,6 +1,7 @@
 """Every reply row of SPEC section 5 that needs neither DNS nor filters,
 with its exact code and enhanced status code."""
 
+import os
 import smtplib
 import socket
 import time
@@ -469,3 +470,32 @@ def test_log_lines_start_with_rfc3339_utc(postern):
     import re
     for line in postern.log_lines():
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=\w+ ", line), line
+
+
+def test_local_failure_is_451_430_with_session_ref(postern):
+    # The queue cannot be written (as a full or broken disk would do).
+    tmpdir = postern.data_dir / "queue" / "tmp"
+    freedir = postern.data_dir / "queue" / "free"
+    os.chmod(tmpdir, 0o500)
+    try:
+        r = postern.raw()
+        r.cmd("EHLO x.example.net")
+        r.cmd("MAIL FROM:<friend@example.net>")
+        r.cmd("RCPT TO:<bob@example.org>")
+        code, text = r.cmd("DATA")
+        assert code == 451 and text.startswith("451 4.3.0 temporary failure, ref ")
+        session = text.rsplit(" ", 1)[1]
+        assert any(f"session={session}" in l and "event=queue_error" in l
+                   for l in postern.log_lines())
+    finally:
+        os.chmod(tmpdir, 0o700)
+    assert postern.queue_ids() == []
+
+
+def test_total_connections_over_limit_is_421(make_postern):
+    p = make_postern(extra="limits = { connections = 2; };")
+    a = p.raw(source="127.0.0.3")
+    b = p.raw(source="127.0.0.4")
+    c = p.raw(source="127.0.0.5", banner=False)
+    assert c.reply()[0] == 421
+    assert c.closed()
