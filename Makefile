@@ -28,9 +28,13 @@ LIB_OBJ	= $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TESTS	= $(TEST_SRC:src/%.c=$(BUILD)/test/%)
 FUZZERS	= $(FUZZ_SRC:src/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps run test unit integration asan fuzz fuzz-smoke bench lint clean clang
+.PHONY: all runas-user deps run test unit integration asan fuzz fuzz-smoke bench lint clean clang
 
-all: $(BUILD)/postern
+all: $(BUILD)/postern runas-user
+
+# The default run_as user; created when make runs as root (cheap check).
+runas-user:
+	@sh scripts/deps.sh --user-only
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

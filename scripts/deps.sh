@@ -3,6 +3,14 @@
 # root and something is missing; create the `postern` system user that the
 # default `run_as` names. Not root: only report what is missing.
 set -e
+if [ "${1:-}" = "--user-only" ]; then
+	if [ "$(id -u)" = 0 ] && ! getent passwd postern >/dev/null; then
+		useradd --system --no-create-home --home-dir /var/lib/postern \
+			--shell /usr/sbin/nologin postern
+		echo "deps: created system user postern"
+	fi
+	exit 0
+fi
 pkgs="build-essential clang libclang-rt-14-dev pkg-config libevent-dev
 libssl-dev libconfig-dev libsqlite3-dev libunbound-dev libcrypt-dev
 libcmocka-dev python3-pytest swaks openssl sqlite3 procps cppcheck"
