@@ -28,7 +28,7 @@ LIB_OBJ	= $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TESTS	= $(TEST_SRC:src/%.c=$(BUILD)/test/%)
 FUZZERS	= $(FUZZ_SRC:src/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all runas-user deps run test unit integration asan fuzz fuzz-smoke bench lint clean clang
+.PHONY: all runas-user debug deps run test unit integration asan fuzz fuzz-smoke bench lint clean clang
 
 all: $(BUILD)/postern runas-user
 
@@ -60,8 +60,9 @@ deps:
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
-integration: $(BUILD)/postern
-	POSTERN_BIN=$(abspath $(BUILD)/postern) $(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+integration: $(BUILD)/postern debug
+	POSTERN_BIN=$(abspath $(BUILD)/postern) POSTERN_DEBUG_BIN=$(abspath build-debug/postern) \
+		$(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 test: deps
 	$(MAKE) all
@@ -81,6 +82,11 @@ asan: deps
 	$(ASAN_BUILD) unit
 	ASAN_OPTIONS=detect_leaks=0 $(ASAN_BUILD) integration
 
+# A build with test hooks (XPROBE: a session tries to open a file), used
+# by the integration tests that prove the process boundaries. Never installed.
+debug:
+	@$(MAKE) --no-print-directory BUILD=build-debug EXTRA_CFLAGS=-DPOSTERN_DEBUG_PROBE build-debug/postern
+
 # The same build under clang, warnings as errors.
 clang:
 	$(MAKE) BUILD=build-clang CC=clang all $(TESTS:$(BUILD)/%=build-clang/%)
@@ -97,22 +103,16 @@ fuzz-build:
 	done
 
 FUZZ_SECONDS ?= 60
-# Each target runs over its committed seeds plus what it found before; any
-# crash, leak or sanitizer report fails the run and leaves the input in
-# build-fuzz/ (crash-*, leak-*).
+FUZZ_JOBS ?= 2
+# Each target runs over its committed seeds plus what it found before, two
+# at a time; any crash, leak or sanitizer report fails the run and leaves
+# the input in build-fuzz/ (crash-*, leak-*) and the log in build-fuzz/*.log.
 fuzz: fuzz-build
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); t=$${n%_fuzz}; \
-		mkdir -p tests/fuzz/corpus/$$t $(FUZZ_BUILD)/corpus/$$t; \
-		printf '== fuzz %-12s %ss: ' $$t $(FUZZ_SECONDS); \
-		if ! $(FUZZ_BUILD)/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-			-artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$t \
-			tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
-			echo FAILED; tail -n 40 $(FUZZ_BUILD)/$$t.log; exit 1; fi; \
-		tail -n 1 $(FUZZ_BUILD)/$$t.log; \
-	done
+	@for f in $(FUZZ_SRC); do basename $$f .c; done | \
+		xargs -P $(FUZZ_JOBS) -I{} sh scripts/fuzz-one.sh {} $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 run: deps all
 	@sh scripts/run-demo.sh

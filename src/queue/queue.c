@@ -28,6 +28,16 @@
 #define QUEUE_RECORD_MAX	2048
 #define QUEUE_FREE_RELIST_MS	100	/* after finding queue/free/ empty */
 
+struct queue_paths queue_paths = { "queue", "queue/tmp", "queue/free" };
+
+void
+queue_set_root(const char *root)
+{
+	snprintf(queue_paths.dir, sizeof(queue_paths.dir), "%s", root);
+	snprintf(queue_paths.tmp, sizeof(queue_paths.tmp), "%s/tmp", root);
+	snprintf(queue_paths.free, sizeof(queue_paths.free), "%s/free", root);
+}
+
 static const char *const queue_state_names[] = {
 	"queued", "deferred", "sent", "bounced"
 };

@@ -23,10 +23,20 @@
 
 #include "core/ids.h"
 
-#define QUEUE_DIR	"queue"
-#define QUEUE_TMP_DIR	"queue/tmp"
-#define QUEUE_FREE_DIR	"queue/free"	/* finished files kept for reuse */
-#define QUEUE_FREE_MAX	512		/* ... at most this many */
+/* Where the queue is, relative to the cwd: "queue" (data_dir/queue) for
+ * the command line and the queue manager, "." for a worker, whose root is
+ * data_dir/queue itself. */
+struct queue_paths {
+	char	dir[64], tmp[64], free[64];
+};
+extern struct queue_paths queue_paths;
+#define QUEUE_DIR	(queue_paths.dir)
+#define QUEUE_TMP_DIR	(queue_paths.tmp)	/* being written, never acknowledged */
+#define QUEUE_FREE_DIR	(queue_paths.free)	/* finished files kept for reuse */
+#define QUEUE_FREE_MAX	512			/* ... at most this many */
+
+/* Sets the queue's root directory ("queue" by default). */
+void	queue_set_root(const char *root);
 
 enum queue_state { QSTATE_QUEUED, QSTATE_DEFERRED, QSTATE_SENT, QSTATE_BOUNCED };
 enum queue_kind { QKIND_LOCAL = 'L', QKIND_REMOTE = 'R' };

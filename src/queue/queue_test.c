@@ -659,10 +659,10 @@ test_list_in_arrival_order(void **state)
 	spool(f, ids[3], "d\n", NULL);
 	spool(f, ids[1], "b\n", NULL);
 	/* Files that are not queue ids are not listed. */
-	fd = open(QUEUE_DIR "/.hidden", O_WRONLY | O_CREAT, 0600);
+	fd = open("queue/.hidden", O_WRONLY | O_CREAT, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	fd = open(QUEUE_DIR "/README", O_WRONLY | O_CREAT, 0600);
+	fd = open("queue/README", O_WRONLY | O_CREAT, 0600);
 	assert_true(fd >= 0);
 	close(fd);
 	assert_int_equal(queue_list(&v, &n), 0);

@@ -20,9 +20,12 @@
 #include "core/tls.h"
 #include "core/xalloc.h"
 #include "delivery/qmgr.h"
+#include "ipc/ipc.h"
+#include "ipc/ipc_proto.h"
 #include "directory/directory.h"
 #include "queue/queue.h"
 #include "server/conntrack.h"
+#include "server/dird.h"
 #include "server/master.h"
 #include "server/privs.h"
 #include "server/worker.h"
@@ -30,7 +33,9 @@
 #define MASTER_STOP_SEC		30	/* then SIGKILL what is left */
 #define MASTER_BACKOFF_MAX	30
 
-enum child_kind { CHILD_WORKER, CHILD_QMGR };
+enum child_kind { CHILD_WORKER, CHILD_QMGR, CHILD_DIRD };
+
+static const char *const master_kind_names[] = { "worker", "qmgr", "dird" };
 
 struct child {
 	pid_t		 pid;
@@ -39,6 +44,8 @@ struct child {
 	unsigned	 slot;		/* conntrack slot */
 	bool		 retiring;	/* an older generation, draining */
 	time_t		 started;
+	int		 ctl;		/* our end of its control socketpair */
+	struct event	*ctl_ev;	/* workers: directory connection requests */
 };
 
 /* The sockets of one listener, one per worker (SO_REUSEPORT). */
@@ -62,6 +69,8 @@ struct master {
 	struct conntrack	*ct;
 	bool			*slot_used;
 	int			 notify[2];	/* [0] qmgr reads, [1] workers send */
+	int			 dird_ctl;	/* control socket of the current dird, -1 = down */
+	struct buf		 ctl_buf;
 	struct child		*children;
 	size_t			 nchildren;
 	unsigned		*backoff;	/* per worker index; [nworkers] = qmgr */
@@ -174,6 +183,58 @@ master_bind_all(struct master *m, const struct config *cfg, char *err,
 	return 0;
 }
 
+/*
+ * A worker asks for a connection to the directory process: make a
+ * socketpair, hand one end to dird and the other to the worker. While dird
+ * is down the reply carries no descriptor and the worker asks again.
+ */
+static void
+master_broker(struct master *m, struct child *c, uint32_t id)
+{
+	struct ipc_msg out;
+	int sp[2] = { -1, -1 };
+
+	ipc_msg_init(&out, IPCM_DIRD_SOCKET, id);
+	if (m->dird_ctl != -1 &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0) {
+		struct ipc_msg give;
+
+		ipc_msg_init(&give, IPCM_DIRD_CLIENT, 0);
+		give.fd = sp[0];
+		if (ipc_send(m->dird_ctl, &give) == 0)
+			out.fd = sp[1];
+	}
+	if (ipc_send(c->ctl, &out) == -1)
+		log_kv(&m->log, LOGL_WARN, "broker_failed", "detail",
+		    strerror(errno), NULL);
+	if (sp[0] != -1) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+}
+
+static void
+master_ctl_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+	struct ipc_msg msg;
+
+	(void)what;
+	for (int i = 0; i < 16; i++) {
+		int rc = ipc_recv(fd, &m->ctl_buf, &msg);
+
+		if (rc != 1)
+			return;	/* EAGAIN, closed (reaped soon) or malformed */
+		if (msg.fd != -1)
+			close(msg.fd);	/* children pass us nothing */
+		if (msg.type != IPCM_DIRD_CONNECT)
+			continue;
+		for (size_t k = 0; k < m->nchildren; k++)
+			if (m->children[k].ctl == fd)
+				master_broker(m, &m->children[k], msg.id);
+	}
+}
+
 /* A fresh child must not run the master's signal handlers. */
 static void
 master_child_signals(void)
@@ -193,6 +254,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	struct child c = { .kind = kind, .index = index, .started = time(NULL) };
 	pid_t parent = getpid();
 	char pidtxt[32];
+	int ctl[2];
 
 	if (kind == CHILD_WORKER) {
 		unsigned nslots = conntrack_slots(m->ct);
@@ -205,10 +267,17 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			return;
 		}
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) == -1) {
+		log_kv(&m->log, LOGL_ERROR, "spawn_failed", "detail",
+		    strerror(errno), NULL);
+		return;
+	}
 	c.pid = fork();
 	if (c.pid == -1) {
 		log_kv(&m->log, LOGL_ERROR, "spawn_failed", "detail",
 		    strerror(errno), NULL);
+		close(ctl[0]);
+		close(ctl[1]);
 		return;
 	}
 	if (c.pid == 0) {
@@ -223,18 +292,45 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		event_reinit(m->base);
 		event_base_free(m->base);
 		master_child_signals();
+		/* Only its own control socket: no child may speak for the master
+		 * to another child. */
+		close(ctl[0]);
+		for (size_t k = 0; k < m->nchildren; k++)
+			close(m->children[k].ctl);
+		/* A session process lives in data_dir/queue: the directory, the
+		 * TLS key and the mailboxes are not even in its file system. */
+		if (kind == CHILD_WORKER) {
+			if (chdir("queue") == -1)
+				fatal("chdir queue: %s", strerror(errno));
+			queue_set_root(".");
+		}
 		privs_drop(&m->privs);
-		if (kind == CHILD_QMGR) {
+		if (kind == CHILD_DIRD) {
+			close(m->notify[0]);
 			close(m->notify[1]);
+			exit(dird_run(m->cfg, ctl[1]));
+		} else if (kind == CHILD_QMGR) {
+			close(m->notify[1]);
+			close(ctl[1]);
 			exit(qmgr_run(m->cfg, m->notify[0]));
 		} else {
 			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
 			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
-			    .qmgr_fd = m->notify[1] };
+			    .qmgr_fd = m->notify[1], .ctl_fd = ctl[1] };
 
 			close(m->notify[0]);
 			exit(worker_run(&a));
 		}
+	}
+	close(ctl[1]);
+	c.ctl = ctl[0];
+	if (kind == CHILD_WORKER) {
+		evutil_make_socket_nonblocking(c.ctl);
+		c.ctl_ev = event_new(m->base, c.ctl, EV_READ | EV_PERSIST,
+		    master_ctl_read, m);
+		event_add(c.ctl_ev, NULL);
+	} else if (kind == CHILD_DIRD) {
+		m->dird_ctl = c.ctl;
 	}
 	if (kind == CHILD_WORKER)
 		m->slot_used[c.slot] = true;
@@ -242,7 +338,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	m->children[m->nchildren++] = c;
 	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)c.pid);
 	log_kv(&m->log, LOGL_DEBUG, "spawn", "kind",
-	    kind == CHILD_QMGR ? "qmgr" : "worker", "pid", pidtxt, NULL);
+	    master_kind_names[kind], "pid", pidtxt, NULL);
 }
 
 struct master_respawn {
@@ -267,7 +363,8 @@ static void
 master_reaped(struct master *m, struct child *c, int status)
 {
 	char pidtxt[32], st[32];
-	unsigned *b = &m->backoff[c->kind == CHILD_QMGR ? m->nworkers : c->index];
+	unsigned *b = &m->backoff[c->kind == CHILD_WORKER ? c->index :
+	    m->nworkers + (c->kind == CHILD_DIRD)];
 	struct master_respawn *r;
 	struct timeval tv = { 0, 0 };
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -278,12 +375,17 @@ master_reaped(struct master *m, struct child *c, int status)
 	else
 		snprintf(st, sizeof(st), "exit %d", WEXITSTATUS(status));
 	log_kv(&m->log, clean || c->retiring || m->stopping ? LOGL_INFO : LOGL_ERROR,
-	    "child_exit", "kind", c->kind == CHILD_QMGR ? "qmgr" : "worker",
+	    "child_exit", "kind", master_kind_names[c->kind],
 	    "pid", pidtxt, "status", st, NULL);
 	if (c->kind == CHILD_WORKER) {
 		conntrack_reset_slot(m->ct, c->slot);
 		m->slot_used[c->slot] = false;
 	}
+	if (c->ctl_ev != NULL)
+		event_free(c->ctl_ev);
+	if (c->kind == CHILD_DIRD && m->dird_ctl == c->ctl)
+		m->dird_ctl = -1;	/* workers are told to retry until it is back */
+	close(c->ctl);
 	if (m->stopping || c->retiring)
 		return;
 	/* Died on its own: restart, waiting longer each time it dies young. */
@@ -295,7 +397,7 @@ master_reaped(struct master *m, struct child *c, int status)
 	if (*b > 0) {
 		snprintf(st, sizeof(st), "%u", *b);
 		log_kv(&m->log, LOGL_WARN, "restart_backoff", "kind",
-		    c->kind == CHILD_QMGR ? "qmgr" : "worker", "seconds", st, NULL);
+		    master_kind_names[c->kind], "seconds", st, NULL);
 	}
 	r = xcalloc(1, sizeof(*r));
 	*r = (struct master_respawn){ .m = m, .kind = c->kind, .index = c->index };
@@ -408,6 +510,7 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	SSL_CTX_free(m->tls);
 	m->cfg = ncfg;
 	m->tls = ntls;
+	master_spawn(m, CHILD_DIRD, 0);
 	for (unsigned w = 0; w < m->nworkers; w++)
 		master_spawn(m, CHILD_WORKER, w);
 	master_spawn(m, CHILD_QMGR, 0);
@@ -499,7 +602,9 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	/* Two generations may overlap during a reload, plus one spare. */
 	m.ct = conntrack_new(2 * m.nworkers + 1);
 	m.slot_used = xcalloc(2 * m.nworkers + 1, sizeof(bool));
-	m.backoff = xcalloc(m.nworkers + 1, sizeof(unsigned));
+	m.backoff = xcalloc(m.nworkers + 2, sizeof(unsigned));
+	m.dird_ctl = -1;
+	buf_init(&m.ctl_buf, IPC_MSG_MAX);
 	m.base = event_base_new();
 	if (m.base == NULL)
 		fatal("event_base_new failed");
@@ -512,6 +617,7 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	event_add(ev_hup, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
+	master_spawn(&m, CHILD_DIRD, 0);
 	master_spawn(&m, CHILD_QMGR, 0);
 	for (unsigned w = 0; w < m.nworkers; w++)
 		master_spawn(&m, CHILD_WORKER, w);

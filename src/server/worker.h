@@ -18,6 +18,7 @@ struct worker_args {
 	unsigned		 slot;
 	const int		*listen_fds;	/* parallel to cfg->listen; -1 = none */
 	int			 qmgr_fd;	/* datagrams: queue ids to deliver */
+	int			 ctl_fd;	/* control socket to the master */
 };
 
 /* Runs until SIGTERM (421 to every session, then exit) or SIGUSR1 (stop

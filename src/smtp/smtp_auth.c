@@ -1,154 +1,70 @@
 /*
  * smtp_auth: AUTH PLAIN and LOGIN (RFC 4954, RFC 4616), only after TLS and
  * only where the listener offers it. The password check (yescrypt, slow by
- * design) and the failure count run on the pool; the Nth failure within
+ * design) and the failure count belong to the directory process (dird),
+ * the only one that can read password hashes; the Nth failure within
  * auth.failure_window bans the client IP on every listener.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "core/limits.h"
-#include "core/pool.h"
 #include "core/xalloc.h"
-#include "directory/directory.h"
-#include "directory/password.h"
+#include "ipc/ipc_proto.h"
 #include "smtp/smtp_sasl.h"
 #include "smtp/smtp_session.h"
 
-enum smtp_auth_result { AUTH_OK, AUTH_FAIL, AUTH_BANNED, AUTH_TEMPFAIL };
-
-struct smtp_auth_job {
-	struct smtp_session	*s;
-	char			*user;
-	struct buf		 pass;
-	char			 ip[64];
-	unsigned		 window, threshold, ban_time;
-	enum smtp_auth_result	 result;
-	int64_t			 ban_expires;
-};
-
-/* Each pool thread keeps its own SQLite connection (cwd is data_dir). */
-static __thread struct directory *smtp_auth_dir;
-
-static struct directory *
-smtp_auth_thread_dir(void)
-{
-	const char *err;
-
-	if (smtp_auth_dir == NULL && directory_open("postern.db", &smtp_auth_dir,
-	    &err) == -1)
-		smtp_auth_dir = NULL;
-	return smtp_auth_dir;
-}
-
-/* A hash to spend the same time on for unknown users, so the reply time
- * does not tell which accounts exist. */
-static char *smtp_auth_dummy;
-static pthread_once_t smtp_auth_dummy_once = PTHREAD_ONCE_INIT;
-
+/* The directory process checked the password (the session never sees a
+ * hash) and counted the failure. */
 static void
-smtp_auth_dummy_init(void)
+smtp_auth_checked(struct smtp_session *s, const struct ipc_msg *reply)
 {
-	smtp_auth_dummy = password_hash("postern-dummy-password", 22);
-}
+	enum ipc_verdict rc = smtp_dir_verdict(reply);
+	char *user = s->auth_try_user;
+	uint64_t expires = 0;
+	char when[32];
 
-static void
-smtp_auth_work(void *arg)
-{
-	struct smtp_auth_job *j = arg;
-	struct directory *d = smtp_auth_thread_dir();
-	struct dir_user u;
-	enum dir_rc rc;
-	unsigned count = 0;
-	int64_t now = (int64_t)time(NULL);
-	bool ok = false;
-
-	if (d == NULL) {
-		j->result = AUTH_TEMPFAIL;
-		return;
-	}
-	rc = directory_user_get(d, j->user, &u);
-	if (rc == DIR_TEMPFAIL) {
-		j->result = AUTH_TEMPFAIL;
-		return;
-	}
-	if (rc == DIR_FOUND) {
-		ok = password_verify(j->pass.data, j->pass.len, u.password_hash) &&
-		    u.enabled;
-		dir_user_clear(&u);
-	} else {
-		pthread_once(&smtp_auth_dummy_once, smtp_auth_dummy_init);
-		if (smtp_auth_dummy != NULL)
-			(void)password_verify(j->pass.data, j->pass.len,
-			    smtp_auth_dummy);
-	}
-	if (ok) {
-		j->result = AUTH_OK;
-		return;
-	}
-	j->result = AUTH_FAIL;
-	if (directory_auth_failure(d, j->ip, now, j->window, &count) == 0 &&
-	    count >= j->threshold) {
-		const char *err;
-
-		j->ban_expires = now + j->ban_time;
-		if (directory_access_add(d, ACCESS_BAN, j->ip, "auth failures",
-		    j->ban_expires, &err) == 0)
-			j->result = AUTH_BANNED;
-	}
-}
-
-static void
-smtp_auth_done(void *arg)
-{
-	struct smtp_auth_job *j = arg;
-	struct smtp_session *s = j->s;
-	char expires[32];
-
-	log_kv(&s->log, j->result == AUTH_OK ? LOGL_INFO : LOGL_WARN, "login",
-	    "ip", s->ip, "user", j->user, "result",
-	    j->result == AUTH_OK ? "ok" : j->result == AUTH_TEMPFAIL ?
-	    "tempfail" : "fail", NULL);
-	switch (j->result) {
-	case AUTH_OK:
-		s->auth_user = j->user;
-		j->user = NULL;
+	s->auth_try_user = NULL;
+	log_kv(&s->log, rc == IPCV_OK ? LOGL_INFO : LOGL_WARN, "login",
+	    "ip", s->ip, "user", user, "result", rc == IPCV_OK ? "ok" :
+	    rc == IPCV_TEMPFAIL ? "tempfail" : "fail", NULL);
+	switch (rc) {
+	case IPCV_OK:
+		s->auth_user = user;
+		user = NULL;
 		smtp_reply(s, 235, "2.7.0", "authentication successful");
 		break;
-	case AUTH_TEMPFAIL:
-		smtp_reply(s, 454, "4.7.0", "temporary authentication failure, ref %s",
-		    s->log.session);
-		break;
-	case AUTH_BANNED:
+	case IPCV_BANNED:
+		ipc_msg_get_u64(reply, IK_EXPIRES, &expires);
 		{
-			time_t t = (time_t)j->ban_expires;
+			time_t t = (time_t)expires;
 			struct tm tm;
 
 			gmtime_r(&t, &tm);
-			strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		}
 		log_kv(&s->log, LOGL_WARN, "ban", "ip", s->ip, "reason",
-		    "auth failures", "expires", expires, NULL);
+		    "auth failures", "expires", when, NULL);
 		smtp_reply_raw(s, "421 4.7.0 too many authentication failures\r\n");
 		smtp_session_close(s, "banned");
 		break;
-	case AUTH_FAIL:
+	case IPCV_AUTH_FAIL:
 		smtp_reply(s, 535, "5.7.8", "authentication credentials invalid");
 		break;
+	default:
+		smtp_reply(s, 454, "4.7.0", "temporary authentication failure, ref %s",
+		    s->log.session);
+		break;
 	}
-	free(j->user);
-	buf_wipe(&j->pass);
-	free(j);
-	smtp_session_resume(s);
+	free(user);
 }
 
 static void
 smtp_auth_check(struct smtp_session *s, struct span user, struct span pass)
 {
-	struct smtp_auth_job *j;
+	struct ipc_msg req;
 
 	s->auth_step = SMTP_AUTH_NONE;
 	if (user.len == 0 || user.len > 320 || pass.len == 0 ||
@@ -156,20 +72,16 @@ smtp_auth_check(struct smtp_session *s, struct span user, struct span pass)
 		smtp_reply(s, 535, "5.7.8", "authentication credentials invalid");
 		return;
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->s = s;
-	j->user = xstrndup(user.ptr, user.len);
-	for (char *p = j->user; *p != '\0'; p++)
+	free(s->auth_try_user);
+	s->auth_try_user = xstrndup(user.ptr, user.len);
+	for (char *p = s->auth_try_user; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	buf_init(&j->pass, PASSWORD_MAX);
-	buf_append(&j->pass, pass.ptr, pass.len);
-	memcpy(j->ip, s->ip, sizeof(j->ip));
-	j->window = s->cfg->auth.failure_window;
-	j->threshold = s->cfg->auth.failures_before_ban;
-	j->ban_time = s->cfg->auth.ban_time;
-	s->busy = true;
-	pool_submit(s->srv->pool, smtp_auth_work, smtp_auth_done, j);
+	ipc_msg_init(&req, IPCM_AUTH, 0);
+	ipc_msg_add_str(&req, IK_USER, s->auth_try_user);
+	ipc_msg_add(&req, IK_PASS, pass.ptr, pass.len);
+	ipc_msg_add_str(&req, IK_IP, s->ip);
+	smtp_session_dir_call(s, &req, smtp_auth_checked);
 }
 
 static void

@@ -20,9 +20,8 @@
 #include "core/limits.h"
 #include "core/tls.h"
 #include "core/xalloc.h"
-#include "directory/directory.h"
+#include "ipc/ipc_proto.h"
 #include "queue/queue.h"
-#include "store/maildir.h"
 #include "smtp/smtp_session.h"
 
 #define SMTP_DATA_OUT_MAX	(256 * 1024)
@@ -36,43 +35,43 @@ smtp_data_rfc5322_date(char *out, size_t outlen, time_t t)
 	strftime(out, outlen, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-static uint64_t
-smtp_data_max_size(struct smtp_session *s)
+/* The local mailboxes of the transaction, one a line (IK_TARGETS). */
+static void
+smtp_data_local_keys(const struct smtp_session *s, bool with_quota_only,
+    struct buf *out)
 {
-	uint64_t max = s->cfg->limits.message_size;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		const struct smtp_target *t = &s->targets[i];
 
-	for (size_t i = 0; i < s->targets.n; i++) {
-		struct dir_domain dom;
-		struct dir_domain_effective eff;
-
-		if (s->targets.v[i].kind != QKIND_LOCAL ||
-		    directory_domain_get(s->srv->dir, s->targets.v[i].domain, &dom) !=
-		    DIR_FOUND)
-			continue;
-		dir_domain_effective(&dom, s->cfg, &eff);
-		if (eff.max_message_size < max)
-			max = eff.max_message_size;
-		dir_domain_clear(&dom);
+		if (t->kind == QKIND_LOCAL && (!with_quota_only || t->quota > 0))
+			buf_printf(out, "%s\n", t->key);
 	}
-	return max;
 }
 
-void
-smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+/* The directory said how large the message may be: open the queue file. */
+static void
+smtp_data_sized(struct smtp_session *s, const struct ipc_msg *reply)
 {
 	struct queue_env env = { 0 };
 	const char *err;
+	uint64_t max;
 
-	(void)cmd;
+	if (smtp_dir_verdict(reply) != IPCV_OK ||
+	    ipc_msg_get_u64(reply, IK_SIZE, &max) == -1) {
+		smtp_tempfail(s);
+		return;
+	}
+	s->max_size = max < s->cfg->limits.message_size ? max :
+	    s->cfg->limits.message_size;
 	ids_queue(env.id);
 	env.time = (int64_t)time(NULL);
 	env.from = s->from;
 	env.client = s->ip;
 	env.helo = s->helo != NULL ? s->helo : (char *)"";
 	env.auth = s->auth_user != NULL ? s->auth_user : (char *)"";
-	for (size_t i = 0; i < s->targets.n; i++)
-		queue_env_add_rcpt(&env, s->targets.v[i].kind, s->targets.v[i].key,
-		    s->targets.v[i].key);
+	for (size_t i = 0; i < s->ntargets; i++)
+		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].key,
+		    s->targets[i].key);
 	s->qw = queue_writer_open(&env, &err);
 	memcpy(s->queue_id, env.id, sizeof(env.id));
 	/* The strings above are borrowed from the session. */
@@ -81,16 +80,36 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (s->qw == NULL) {
 		log_kv(&s->log, LOGL_ERROR, "queue_error", "detail", err, NULL);
 		s->queue_id[0] = '\0';
-		smtp_reply(s, 451, "4.3.0", "temporary failure, ref %s", s->log.session);
+		smtp_tempfail(s);
 		return;
 	}
-	s->max_size = smtp_data_max_size(s);
 	smtp_data_init(&s->dec);
 	buf_init(&s->dout, SMTP_DATA_OUT_MAX);
 	buf_init(&s->hdr, HEADER_SCAN_MAX);
 	s->hdr_done = s->too_big = s->write_failed = false;
 	smtp_session_set_state(s, SMTP_STATE_DATA);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+void
+smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct ipc_msg req;
+	struct buf keys;
+
+	(void)cmd;
+	buf_init(&keys, IPC_TARGETS_MAX);
+	smtp_data_local_keys(s, false, &keys);
+	if (keys.overflowed) {
+		buf_free(&keys);
+		smtp_tempfail(s);
+		return;
+	}
+	ipc_msg_init(&req, IPCM_DATA, 0);
+	ipc_msg_add(&req, IK_TARGETS, keys.data != NULL ? keys.data : "", keys.len);
+	ipc_msg_add_u64(&req, IK_SIZE, 0);
+	smtp_session_dir_call(s, &req, smtp_data_sized);
+	buf_free(&keys);
 }
 
 static const char *
@@ -260,32 +279,57 @@ smtp_data_refuse(struct smtp_session *s, int code, const char *esc,
 		smtp_reply(s, code, esc, "%s", text);
 }
 
-/* Over-quota mailboxes found now are marked bounced; all over = 552. */
+static void smtp_data_commit(struct smtp_session *s);
+
+/* Is key among the newline-separated keys of f? */
 static bool
-smtp_data_quota(struct smtp_session *s, uint64_t size)
+smtp_data_listed(const struct ipc_field *f, const char *key)
 {
-	size_t over = 0;
+	size_t n = strlen(key);
+	const char *p = (const char *)f->data, *end = p + f->len;
 
-	for (size_t i = 0; i < s->targets.n; i++) {
-		struct route_target *t = &s->targets.v[i];
-		char *path;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (t->kind != QKIND_LOCAL || t->quota == 0 ||
-		    (path = maildir_path(t->key)) == NULL)
-			continue;
-		if (maildir_usage(path) + size > t->quota) {
-			struct queue_rcpt r = { .kind = QKIND_LOCAL, .target = t->key,
-			    .orig = t->key, .state = QSTATE_BOUNCED,
-			    .last_reply = (char *)"552 5.2.2 mailbox full" };
-
-			over++;
-			queue_writer_record(s->qw, i, &r);
-			log_kv(&s->log, LOGL_WARN, "quota", "queue_id", s->queue_id,
-			    "rcpt", t->key, NULL);
-		}
-		free(path);
+		if (len == n && memcmp(p, key, n) == 0)
+			return true;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
 	}
-	return over < s->targets.n;
+	return false;
+}
+
+/* Over-quota mailboxes found now are marked bounced; all over = 552. */
+static void
+smtp_data_quota_checked(struct smtp_session *s, const struct ipc_msg *reply)
+{
+	const struct ipc_field *over = reply != NULL ? ipc_msg_get(reply, IK_TARGETS) : NULL;
+	size_t nover = 0;
+
+	if (smtp_dir_verdict(reply) != IPCV_OK || over == NULL) {
+		smtp_data_refuse(s, 451, "4.3.0", "temporary failure");
+		return;
+	}
+	for (size_t i = 0; i < s->ntargets && over->len > 0; i++) {
+		struct smtp_target *t = &s->targets[i];
+		struct queue_rcpt r = { .kind = QKIND_LOCAL, .target = t->key,
+		    .orig = t->key, .state = QSTATE_BOUNCED,
+		    .last_reply = (char *)"552 5.2.2 mailbox full" };
+
+		if (t->kind != QKIND_LOCAL || !smtp_data_listed(over, t->key))
+			continue;
+		nover++;
+		queue_writer_record(s->qw, i, &r);
+		log_kv(&s->log, LOGL_WARN, "quota", "queue_id", s->queue_id,
+		    "rcpt", t->key, NULL);
+	}
+	if (nover == s->ntargets) {
+		smtp_data_refuse(s, 552, "5.2.2", "mailbox full");
+		return;
+	}
+	smtp_data_commit(s);
 }
 
 static void
@@ -303,10 +347,28 @@ smtp_data_end(struct smtp_session *s)
 		smtp_data_refuse(s, 451, "4.3.0", "temporary failure");
 		return;
 	}
-	if (!smtp_data_quota(s, queue_writer_size(s->qw))) {
-		smtp_data_refuse(s, 552, "5.2.2", "mailbox full");
-		return;
+	{
+		struct ipc_msg req;
+		struct buf keys;
+
+		buf_init(&keys, IPC_TARGETS_MAX);
+		smtp_data_local_keys(s, true, &keys);
+		if (keys.len == 0 || keys.overflowed) {
+			buf_free(&keys);
+			smtp_data_commit(s);
+			return;
+		}
+		ipc_msg_init(&req, IPCM_DATA, 0);
+		ipc_msg_add(&req, IK_TARGETS, keys.data, keys.len);
+		ipc_msg_add_u64(&req, IK_SIZE, queue_writer_size(s->qw));
+		smtp_session_dir_call(s, &req, smtp_data_quota_checked);
+		buf_free(&keys);
 	}
+}
+
+static void
+smtp_data_commit(struct smtp_session *s)
+{
 	s->busy = true;
 	queue_commit(s->srv->committer, &s->qw, smtp_data_committed, s);
 }

@@ -1,36 +1,17 @@
 /*
  * smtp_cmd_mail: MAIL FROM (RFC 5321 4.1.1.2) with SIZE (RFC 1870), BODY
- * (RFC 6152) and SMTPUTF8 (RFC 6531), and the sender rules of SPEC
- * section 5: submission needs AUTH, an authenticated user sends only as
- * itself or its aliases, a local domain with require_auth is not spoofable.
+ * (RFC 6152) and SMTPUTF8 (RFC 6531). The syntax is checked here; the
+ * sender rules of SPEC section 5 (an authenticated user sends only as
+ * itself or its aliases, a local domain with require_auth is not
+ * spoofable) and the trust of the transaction come from the directory
+ * process. Submission needs AUTH before any of that.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/xalloc.h"
-#include "directory/directory.h"
+#include "ipc/ipc_proto.h"
 #include "smtp/smtp_session.h"
-
-/*
- * Decided at each MAIL: `access trust` and `access remove` apply to the next
- * transaction, also on a connection that is already open (SPEC section 1).
- */
-static bool
-smtp_session_trust_compute(struct smtp_session *s)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
-	enum access_kind kind = ACCESS_NONE;
-
-	if (cidr_list_match(&s->cfg->relay.trusted_networks, sa))
-		return true;
-	if (directory_access_check(s->srv->dir, sa, (int64_t)time(NULL), &kind) ==
-	    DIR_FOUND && kind == ACCESS_TRUST)
-		return true;
-	return s->cfg->relay.smtp_after_pop > 0 &&
-	    directory_pop_login_recent(s->srv->dir, s->ip, (int64_t)time(NULL),
-	    s->cfg->relay.smtp_after_pop) == DIR_FOUND;
-}
 
 bool
 smtp_session_trusted_now(struct smtp_session *s)
@@ -75,37 +56,57 @@ bad:
 	return -1;
 }
 
+/* A refused MAIL is a transaction too: it gets its summary line. */
 static void
-smtp_mail_refuse(struct smtp_session *s, const char *from, int code,
-    const char *esc, const char *text)
+smtp_mail_refuse(struct smtp_session *s, int code, const char *esc,
+    const char *text)
 {
 	char reply[256];
 
 	snprintf(reply, sizeof(reply), "%d %s %s", code, esc, text);
-	s->from = xstrdup(from);
 	smtp_session_log_tx(s, reply);
-	free(s->from);
-	s->from = NULL;
+	smtp_session_reset_tx(s, NULL);
 	smtp_reply(s, code, esc, "%s", text);
 }
 
-/* Is `from_key` the authenticated user, or an alias that reaches it? */
-static enum dir_rc
-smtp_mail_owned(struct smtp_session *s, const char *from_key)
+static void
+smtp_mail_checked(struct smtp_session *s, const struct ipc_msg *reply)
 {
-	if (strcmp(from_key, s->auth_user) == 0)
-		return DIR_FOUND;
-	return directory_alias_has_target(s->srv->dir, from_key, s->auth_user);
+	uint64_t trusted = 0;
+
+	if (reply != NULL)
+		ipc_msg_get_u64(reply, IK_TRUSTED, &trusted);
+	switch (smtp_dir_verdict(reply)) {
+	case IPCV_OK:
+		s->trusted = trusted != 0;
+		smtp_session_set_state(s, SMTP_STATE_MAIL);
+		smtp_reply(s, 250, "2.1.0", "Ok");
+		break;
+	case IPCV_NOT_OWNED:
+		smtp_mail_refuse(s, 553, "5.7.1",
+		    "sender address not owned by authenticated user");
+		break;
+	case IPCV_REQUIRE_AUTH:
+		/* Our own domain from outside: a spoofing attempt. */
+		smtp_mail_refuse(s, 550, "5.7.1",
+		    "authentication required to send as this domain");
+		break;
+	default:
+		smtp_session_reset_tx(s, NULL);
+		smtp_tempfail(s);
+		break;
+	}
 }
 
 void
 smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_addr a;
+	struct ipc_msg req;
 	uint64_t size = 0;
 	bool utf8 = false;
 	enum parse_rc rc;
-	char *key = NULL, *text = NULL;
+	char *text;
 
 	if (smtp_session_is_submission(s) && s->auth_user == NULL) {
 		smtp_reply(s, 530, "5.7.0", "authentication required");
@@ -113,70 +114,34 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (smtp_mail_params(s, cmd, &size, &utf8) == -1)
 		return;
-	s->trusted = smtp_session_trust_compute(s);
 	rc = smtp_addr_parse(cmd->path, utf8, &a);
-	if (rc != PARSE_OK) {
+	if (rc != PARSE_OK || (!a.null && a.domain[0] == '\0')) {
+		/* <Postmaster> is a recipient form only (RFC 5321 4.1.1.3). */
+		if (rc == PARSE_OK)
+			smtp_addr_clear(&a);
 		smtp_reply(s, 501, "5.1.7", rc == PARSE_TOO_LONG ?
 		    "sender address too long" : "bad sender address syntax");
 		return;
 	}
-	if (!a.null && a.domain[0] == '\0') {
-		/* <Postmaster> is a recipient form only (RFC 5321 4.1.1.3). */
-		smtp_reply(s, 501, "5.1.7", "bad sender address syntax");
+	text = smtp_addr_text(&a);
+	s->from = text;
+	s->from_key = smtp_addr_key(&a);
+	s->from_domain = xstrdup(a.domain != NULL ? a.domain : "");
+	s->declared_size = size;
+	s->smtputf8 = utf8;
+	if (size > s->cfg->limits.message_size) {
+		smtp_mail_refuse(s, 552, "5.3.4", "message size exceeds fixed limit");
 		smtp_addr_clear(&a);
 		return;
 	}
-	text = smtp_addr_text(&a);
-	if (size > s->cfg->limits.message_size) {
-		smtp_mail_refuse(s, text, 552, "5.3.4", "message size exceeds fixed limit");
-		goto out;
-	}
-	key = smtp_addr_key(&a);
-	if (!a.null && s->auth_user != NULL) {
-		enum dir_rc own = smtp_mail_owned(s, key);
-
-		if (own == DIR_TEMPFAIL) {
-			smtp_reply(s, 451, "4.3.0", "temporary failure, ref %s",
-			    s->log.session);
-			goto out;
-		}
-		if (own != DIR_FOUND) {
-			smtp_mail_refuse(s, text, 553, "5.7.1",
-			    "sender address not owned by authenticated user");
-			goto out;
-		}
-	} else if (!a.null && !smtp_session_trusted_now(s)) {
-		struct dir_domain dom;
-		struct dir_domain_effective eff;
-		enum dir_rc drc = a.literal ? DIR_ABSENT :
-		    directory_domain_get(s->srv->dir, a.domain, &dom);
-
-		if (drc == DIR_TEMPFAIL) {
-			smtp_reply(s, 451, "4.3.0", "temporary failure, ref %s",
-			    s->log.session);
-			goto out;
-		}
-		if (drc == DIR_FOUND) {
-			dir_domain_effective(&dom, s->cfg, &eff);
-			dir_domain_clear(&dom);
-			if (eff.require_auth) {
-				/* Our own domain from outside: a spoofing attempt. */
-				smtp_mail_refuse(s, text, 550, "5.7.1",
-				    "authentication required to send as this domain");
-				goto out;
-			}
-		}
-	}
-	s->from = text;
-	s->from_key = key;
-	s->from_domain = xstrdup(a.domain != NULL ? a.domain : "");
-	text = key = NULL;
-	s->declared_size = size;
-	s->smtputf8 = utf8;
-	smtp_session_set_state(s, SMTP_STATE_MAIL);
-	smtp_reply(s, 250, "2.1.0", "Ok");
-out:
-	free(text);
-	free(key);
+	ipc_msg_init(&req, IPCM_MAIL, 0);
+	ipc_msg_add_str(&req, IK_IP, s->ip);
+	ipc_msg_add_str(&req, IK_ADDR, s->from_key);
+	ipc_msg_add_str(&req, IK_DOMAIN, s->from_domain);
+	if (!a.null && s->auth_user != NULL)
+		ipc_msg_add_str(&req, IK_USER, s->auth_user);
+	if (a.literal)
+		ipc_msg_add(&req, IK_LITERAL, "1", 1);
 	smtp_addr_clear(&a);
+	smtp_session_dir_call(s, &req, smtp_mail_checked);
 }

@@ -1,93 +1,60 @@
 /*
- * smtp_cmd_rcpt: RCPT TO (RFC 5321 4.1.1.3) and the relay decision. Local
- * domains take mail from anyone for known recipients; any other domain
- * only from authenticated sessions and trusted networks. The address was
- * split once by smtp_addr_parse(); '%', '!' and quoted '@' stay inside the
- * local part and can never turn into a second hop.
+ * smtp_cmd_rcpt: RCPT TO (RFC 5321 4.1.1.3). The address is split once,
+ * here (smtp_addr_parse: '%', '!' and a quoted '@' stay inside the local
+ * part and can never turn into a second hop); the directory process says
+ * where it goes and whether this client may relay there.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/xalloc.h"
-#include "directory/directory.h"
-#include "store/maildir.h"
+#include "ipc/ipc_proto.h"
 #include "smtp/smtp_session.h"
 
-/* relay.sender_rule for trusted clients that did not authenticate. */
-static bool
-smtp_rcpt_sender_may_relay(struct smtp_session *s)
+/* Adds a target unless that mailbox is already one (one copy each). */
+static void
+smtp_rcpt_add_target(struct smtp_session *s, enum queue_kind kind,
+    const char *key, uint64_t quota)
 {
-	struct dir_user u;
-	struct cfg_strlist t = { 0 };
-
-	if (s->from_key[0] == '\0')
-		return true;	/* bounces must flow */
-	switch (s->cfg->relay.sender_rule) {
-	case SENDER_RULE_NONE:
-		return true;
-	case SENDER_RULE_LOCAL_DOMAIN:
-		return route_domain_is_local(s->srv->dir, s->from_domain) == DIR_FOUND;
-	case SENDER_RULE_ACCOUNT:
-		if (directory_user_get(s->srv->dir, s->from_key, &u) == DIR_FOUND) {
-			dir_user_clear(&u);
-			return true;
-		}
-		if (directory_alias_get(s->srv->dir, s->from_key, &t) == DIR_FOUND) {
-			cfg_strlist_free(&t);
-			return true;
-		}
-		return false;
-	}
-	return false;
+	for (size_t j = 0; j < s->ntargets; j++)
+		if (strcmp(s->targets[j].key, key) == 0)
+			return;
+	s->targets = xrealloc(s->targets, (s->ntargets + 1) * sizeof(*s->targets));
+	s->targets[s->ntargets++] = (struct smtp_target){ .kind = kind,
+	    .key = xstrdup(key), .quota = quota };
 }
 
-/* Drops targets whose mailbox cannot take `size` more bytes. */
-static void
-smtp_rcpt_quota(struct route_result *r, uint64_t size)
+/* IK_TARGETS: "L|R\tkey\tquota\n" lines. A malformed line voids them all. */
+static int
+smtp_rcpt_targets(struct smtp_session *s, const struct ipc_msg *reply)
 {
-	size_t keep = 0;
+	const struct ipc_field *f = ipc_msg_get(reply, IK_TARGETS);
+	char *list, *line, *nl;
+	size_t n = 0;
 
-	for (size_t i = 0; i < r->n; i++) {
-		struct route_target *t = &r->v[i];
-		bool over = false;
+	if (f == NULL || f->len == 0)
+		return -1;
+	list = xstrndup((const char *)f->data, f->len);
+	for (line = list; *line != '\0'; line = nl + 1) {
+		char *t1, *t2;
 
-		if (t->kind == QKIND_LOCAL && t->quota > 0) {
-			char *path = maildir_path(t->key);
-
-			/* XXX: a readdir on the loop; cheap for normal mailboxes,
-			 * and only for users with a quota. */
-			over = path != NULL && maildir_usage(path) + size > t->quota;
-			free(path);
-		}
-		if (over) {
-			free(t->key);
-			free(t->domain);
-		} else {
-			r->v[keep++] = *t;
-		}
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		t1 = strchr(line, '\t');
+		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
+		if (t2 == NULL || (line[0] != QKIND_LOCAL && line[0] != QKIND_REMOTE) ||
+		    t1 != line + 1 || t2 == t1 + 1)
+			break;
+		*t2 = '\0';
+		smtp_rcpt_add_target(s, (enum queue_kind)line[0], t1 + 1,
+		    strtoull(t2 + 1, NULL, 10));
+		n++;
 	}
-	r->n = keep;
-}
-
-static void
-smtp_rcpt_merge(struct smtp_session *s, struct route_result *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < s->targets.n && !dup; j++)
-			dup = strcmp(s->targets.v[j].key, r->v[i].key) == 0;
-		if (dup) {
-			free(r->v[i].key);
-			free(r->v[i].domain);
-			continue;
-		}
-		s->targets.v = xrealloc(s->targets.v,
-		    (s->targets.n + 1) * sizeof(*s->targets.v));
-		s->targets.v[s->targets.n++] = r->v[i];
-	}
-	free(r->v);
-	*r = (struct route_result){ 0 };
+	free(list);
+	return n > 0 ? 0 : -1;
 }
 
 static void
@@ -96,18 +63,71 @@ smtp_rcpt_refuse(struct smtp_session *s, const char *addr, int code,
 {
 	smtp_tx_log_rcpt(s, addr, code);
 	if (code == 451)
-		smtp_reply(s, code, esc, "%s, ref %s", text, s->log.session);
+		smtp_tempfail(s);
 	else
 		smtp_reply(s, code, esc, "%s", text);
+}
+
+static void
+smtp_rcpt_accept(struct smtp_session *s)
+{
+	s->rcpt_text = xrealloc(s->rcpt_text, (s->nrcpt + 1) * sizeof(*s->rcpt_text));
+	s->rcpt_text[s->nrcpt++] = s->rcpt_pending;
+	s->rcpt_pending = NULL;
+	smtp_tx_log_rcpt(s, s->rcpt_text[s->nrcpt - 1], 250);
+	smtp_session_set_state(s, SMTP_STATE_RCPT);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+}
+
+static void
+smtp_rcpt_routed(struct smtp_session *s, const struct ipc_msg *reply)
+{
+	const char *addr = s->rcpt_pending;
+
+	switch (smtp_dir_verdict(reply)) {
+	case IPCV_OK:
+		if (smtp_rcpt_targets(s, reply) == 0) {
+			smtp_rcpt_accept(s);
+			return;
+		}
+		smtp_rcpt_refuse(s, addr, 451, "4.3.0", "temporary failure");
+		break;
+	case IPCV_REMOTE:
+		/* Remote local parts may be case-sensitive: keep them. */
+		smtp_rcpt_add_target(s, QKIND_REMOTE, addr, 0);
+		smtp_rcpt_accept(s);
+		return;
+	case IPCV_RELAY_DENIED:
+		smtp_rcpt_refuse(s, addr, 554, "5.7.1", "relay access denied");
+		break;
+	case IPCV_SENDER_DENIED:
+		smtp_rcpt_refuse(s, addr, 554, "5.7.1",
+		    "relay access denied for this sender");
+		break;
+	case IPCV_UNKNOWN:
+		smtp_rcpt_refuse(s, addr, 550, "5.1.1", "user unknown");
+		break;
+	case IPCV_DISABLED:
+		smtp_rcpt_refuse(s, addr, 550, "5.2.1", "mailbox disabled");
+		break;
+	case IPCV_FULL:
+		smtp_rcpt_refuse(s, addr, 552, "5.2.2", "mailbox full");
+		break;
+	default:
+		smtp_rcpt_refuse(s, addr, 451, "4.3.0", "temporary failure");
+		break;
+	}
+	free(s->rcpt_pending);
+	s->rcpt_pending = NULL;
 }
 
 void
 smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	struct route_result r = { 0 };
 	struct smtp_addr a;
+	struct ipc_msg req;
 	enum parse_rc prc;
-	char *text;
+	uint64_t flags = 0;
 
 	if (cmd->nparams > 0) {
 		/* RFC 5321 4.1.1.11: DSN (NOTIFY, ORCPT) is not offered. */
@@ -126,55 +146,18 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		    "recipient address too long" : "bad recipient address syntax");
 		return;
 	}
-	text = smtp_addr_text(&a);
-	switch (route_rcpt(s->srv->dir, s->cfg, a.local, a.domain, &r)) {
-	case ROUTE_REMOTE:
-		if (s->auth_user == NULL && !smtp_session_trusted_now(s)) {
-			smtp_rcpt_refuse(s, text, 554, "5.7.1", "relay access denied");
-			goto out;
-		}
-		if (s->auth_user == NULL && !smtp_rcpt_sender_may_relay(s)) {
-			smtp_rcpt_refuse(s, text, 554, "5.7.1",
-			    "relay access denied for this sender");
-			goto out;
-		}
-		{
-			/* Remote local parts may be case-sensitive: keep them. */
-			struct route_result one = { 0 };
-
-			one.v = xcalloc(1, sizeof(*one.v));
-			one.n = 1;
-			one.v[0] = (struct route_target){ .kind = QKIND_REMOTE,
-			    .key = xstrdup(text), .domain = xstrdup(a.domain) };
-			smtp_rcpt_merge(s, &one);
-		}
-		break;
-	case ROUTE_UNKNOWN:
-		smtp_rcpt_refuse(s, text, 550, "5.1.1", "user unknown");
-		goto out;
-	case ROUTE_DISABLED:
-		smtp_rcpt_refuse(s, text, 550, "5.2.1", "mailbox disabled");
-		goto out;
-	case ROUTE_TEMPFAIL:
-		smtp_rcpt_refuse(s, text, 451, "4.3.0", "temporary failure");
-		goto out;
-	case ROUTE_OK:
-		smtp_rcpt_quota(&r, s->declared_size);
-		if (r.n == 0) {
-			smtp_rcpt_refuse(s, text, 552, "5.2.2", "mailbox full");
-			goto out;
-		}
-		smtp_rcpt_merge(s, &r);
-		break;
-	}
-	s->rcpt_text = xrealloc(s->rcpt_text, (s->nrcpt + 1) * sizeof(*s->rcpt_text));
-	s->rcpt_text[s->nrcpt++] = text;
-	text = NULL;
-	smtp_tx_log_rcpt(s, s->rcpt_text[s->nrcpt - 1], 250);
-	smtp_session_set_state(s, SMTP_STATE_RCPT);
-	smtp_reply(s, 250, "2.1.5", "Ok");
-out:
-	route_result_clear(&r);
-	free(text);
+	s->rcpt_pending = smtp_addr_text(&a);
+	if (s->auth_user != NULL)
+		flags |= IPC_RCPT_AUTH;
+	if (s->trusted)
+		flags |= IPC_RCPT_TRUSTED;
+	ipc_msg_init(&req, IPCM_RCPT, 0);
+	ipc_msg_add_str(&req, IK_LOCAL, a.local);
+	ipc_msg_add_str(&req, IK_DOMAIN, a.domain);	/* a literal is never local */
+	ipc_msg_add_u64(&req, IK_SIZE, s->declared_size);
+	ipc_msg_add_u64(&req, IK_FLAGS, flags);
+	ipc_msg_add_str(&req, IK_ADDR, s->from_key);
+	ipc_msg_add_str(&req, IK_DOMAIN2, s->from_domain);
+	smtp_session_dir_call(s, &req, smtp_rcpt_routed);
 	smtp_addr_clear(&a);
 }

@@ -16,7 +16,8 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "policy/route.h"
+#include "ipc/ipc.h"
+#include "queue/queue.h"
 #include "smtp/smtp_addr.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
@@ -24,18 +25,29 @@
 struct bufferevent;
 struct event;
 struct event_base;
-struct pool;
 struct queue_committer;
 struct queue_writer;
-struct directory;
+
+/* A mailbox or remote address a message goes to, as the directory
+ * process decided it (ipc_proto.h IPCM_RCPT). */
+struct smtp_target {
+	enum queue_kind	 kind;
+	char		*key;		/* "local@domain" or the remote address */
+	uint64_t	 quota;		/* bytes, 0 = none */
+};
 
 /* What the sessions of one worker share. */
 struct smtp_server {
 	const struct config	*cfg;
 	struct event_base	*base;
 	SSL_CTX			*tls;
-	struct directory	*dir;		/* this loop thread's connection */
-	struct pool		*pool;		/* password checks, SQLite writes */
+	/*
+	 * Asks the directory process (ipc_proto.h). fn runs later on the loop,
+	 * never inside the call; reply NULL when the directory is unreachable.
+	 */
+	int			(*dir_call)(void *arg, struct ipc_msg *req,
+				    ipc_reply_fn fn, void *fn_arg);
+	void			*dir_arg;
 	struct queue_committer	*committer;
 	/* Called after a message is durable, to wake the queue manager. */
 	void			(*queued)(void *arg, const char *queue_id);
@@ -69,7 +81,8 @@ struct smtp_session {
 	struct smtp_server	*srv;
 	const struct config	*cfg;
 	const struct cfg_listen	*listen;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL until the connect check passed */
+	int			 fd;
 	struct event		*timer;		/* idle timeout, greet delay */
 	struct log_ctx		 log;
 	struct sockaddr_storage	 peer;
@@ -98,8 +111,10 @@ struct smtp_session {
 	char			*from_domain;
 	bool			 smtputf8;
 	uint64_t		 declared_size;
-	struct route_result	 targets;	/* deduplicated mailboxes */
+	struct smtp_target	*targets;	/* deduplicated mailboxes */
+	size_t			 ntargets;
 	char			**rcpt_text;	/* accepted RCPT addresses */
+	char			*rcpt_pending;	/* the RCPT the directory is asked about */
 	size_t			 nrcpt;
 	struct buf		 rcpt_log;	/* " rcpt=a:250 rcpt=b:550" pieces */
 	struct queue_writer	*qw;
@@ -112,6 +127,7 @@ struct smtp_session {
 	bool			 write_failed;
 	uint64_t		 max_size;
 	char			*msgid;
+	char			*auth_try_user;	/* during an AUTH exchange */
 
 	struct smtp_session	*next, *prev;	/* srv->sessions */
 };
@@ -133,8 +149,20 @@ void	smtp_session_resume(struct smtp_session *s);
 bool	smtp_session_may_auth(const struct smtp_session *s);
 bool	smtp_session_is_submission(const struct smtp_session *s);
 /* Trusted networks, `access trust` entries, and SMTP-after-POP, as decided
- * at the MAIL of the current transaction. */
+ * by the directory process at the MAIL of the current transaction. */
 bool	smtp_session_trusted_now(struct smtp_session *s);
+/*
+ * Sends req to the directory process and waits (busy): the session reads
+ * no further command until fn(s, reply) has run. reply NULL = the directory
+ * is unreachable (answer 451 4.3.0). If fn starts no other wait, the
+ * session then goes on with pipelined input.
+ */
+typedef void (*smtp_dir_fn)(struct smtp_session *s, const struct ipc_msg *reply);
+void	smtp_session_dir_call(struct smtp_session *s, struct ipc_msg *req,
+	    smtp_dir_fn fn);
+/* The verdict of a directory reply (IPCV_TEMPFAIL when reply is NULL). */
+unsigned smtp_dir_verdict(const struct ipc_msg *reply);
+void	smtp_tempfail(struct smtp_session *s);
 /* Logs the transaction summary line (SPEC section 6). */
 void	smtp_session_log_tx(struct smtp_session *s, const char *reply);
 void	smtp_tx_log_rcpt(struct smtp_session *s, const char *addr, int code);

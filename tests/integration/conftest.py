@@ -21,10 +21,23 @@ IS_ROOT = os.geteuid() == 0
 RUN_AS = "postern" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
 
 
+def free_ports(n, host="127.0.0.1"):
+    """n distinct free ports: every socket stays bound until all are chosen,
+    so the kernel cannot hand out the same port twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return free_ports(1, host)[0]
 
 
 def client_tls():
@@ -40,9 +53,7 @@ class Postern:
         self.data_dir = tmp / "var"
         self.conf = tmp / "postern.conf"
         self.log = tmp / "postern.log"
-        self.smtp_port = free_port()
-        self.submission_port = free_port()
-        self.submissions_port = free_port()
+        self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
         self.extra = extra
         self.listen_extra = listen_extra
         self.proc = None

@@ -1,0 +1,77 @@
+/*
+ * ipc_proto: the message types and field keys of Postern's internal
+ * protocols, on top of ipc.h.
+ *
+ * Control (master <-> child):
+ *   IPCM_DIRD_CONNECT   worker -> master: "give me a directory connection";
+ *                       reply IPCM_DIRD_SOCKET with the socket as fd (none
+ *                       while the directory process is down: retry later).
+ *   IPCM_DIRD_CLIENT    master -> dird: serve this new client socket (fd).
+ *
+ * Directory (worker -> dird; each reply has type IPCM_REPLY and the id of
+ * the request; IK_RC holds an enum ipc_verdict):
+ *   IPCM_CONNECT  IK_IP                         -> IK_RC (OK|BANNED), IK_TRUSTED
+ *   IPCM_MAIL     IK_IP IK_ADDR IK_DOMAIN [IK_USER] [IK_LITERAL]
+ *                                               -> IK_RC (OK|REQUIRE_AUTH|NOT_OWNED|TEMPFAIL), IK_TRUSTED
+ *   IPCM_RCPT     IK_LOCAL IK_DOMAIN IK_SIZE IK_FLAGS IK_ADDR(from key) IK_DOMAIN2(from domain)
+ *                                               -> IK_RC (OK|REMOTE|RELAY_DENIED|SENDER_DENIED|UNKNOWN|DISABLED|FULL|TEMPFAIL),
+ *                                                  IK_TARGETS ("L|R\tkey\tquota\n" lines)
+ *   IPCM_DATA     IK_TARGETS (local keys, one a line), IK_SIZE (0 at DATA)
+ *                                               -> IK_SIZE (max message size), IK_TARGETS (keys over quota for IK_SIZE)
+ *   IPCM_AUTH     IK_USER IK_PASS IK_IP         -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES
+ */
+#ifndef POSTERN_IPC_PROTO_H
+#define POSTERN_IPC_PROTO_H
+
+enum ipc_type {
+	IPCM_REPLY = 1,
+	IPCM_DIRD_CONNECT = 10,
+	IPCM_DIRD_SOCKET,
+	IPCM_DIRD_CLIENT,
+	IPCM_CONNECT = 20,
+	IPCM_MAIL,
+	IPCM_RCPT,
+	IPCM_DATA,
+	IPCM_AUTH,
+};
+
+enum ipc_key {
+	IK_RC = 1,
+	IK_IP,
+	IK_ADDR,
+	IK_DOMAIN,
+	IK_DOMAIN2,
+	IK_LOCAL,
+	IK_USER,
+	IK_PASS,
+	IK_SIZE,
+	IK_FLAGS,
+	IK_TRUSTED,
+	IK_LITERAL,
+	IK_TARGETS,
+	IK_EXPIRES,
+};
+
+/* IK_FLAGS of IPCM_RCPT */
+#define IPC_RCPT_AUTH		0x1	/* the session is authenticated */
+#define IPC_RCPT_TRUSTED	0x2	/* the transaction is trusted */
+
+enum ipc_verdict {
+	IPCV_OK = 0,
+	IPCV_BANNED,
+	IPCV_TRUSTED,
+	IPCV_REQUIRE_AUTH,	/* 550 5.7.1 */
+	IPCV_NOT_OWNED,		/* 553 5.7.1 */
+	IPCV_REMOTE,		/* relay allowed: the caller adds its own target */
+	IPCV_RELAY_DENIED,	/* 554 5.7.1 */
+	IPCV_SENDER_DENIED,	/* 554 5.7.1, relay.sender_rule */
+	IPCV_UNKNOWN,		/* 550 5.1.1 */
+	IPCV_DISABLED,		/* 550 5.2.1 */
+	IPCV_FULL,		/* 552 5.2.2 */
+	IPCV_AUTH_FAIL,		/* 535 5.7.8 */
+	IPCV_TEMPFAIL,		/* 451 4.3.0 */
+};
+
+#define IPC_TARGETS_MAX	(60 * 1024)	/* bytes of an IK_TARGETS field */
+
+#endif
