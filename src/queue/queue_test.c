@@ -753,7 +753,7 @@ test_retired_file_is_reused_and_cut(void **state)
 static void
 test_free_pool_is_trimmed(void **state)
 {
-	char name[64];
+	char name[160];
 	size_t n = 0;
 	DIR *d;
 	struct dirent *de;
