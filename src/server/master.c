@@ -25,6 +25,7 @@
 #include "server/conntrack.h"
 #include "server/master.h"
 #include "server/privs.h"
+#include "server/sandbox.h"
 #include "server/worker.h"
 
 #define MASTER_STOP_SEC		30	/* then SIGKILL what is left */
@@ -187,6 +188,28 @@ master_child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Confines a child that has dropped privileges, before it runs. */
+static void
+master_child_sandbox(enum child_kind kind)
+{
+	/* XXX: the worker still opens postern.db itself; SANDBOX_WORKER
+	 * once the directory process answers its look-ups. */
+	enum sandbox_role role = kind == CHILD_QMGR ? SANDBOX_QMGR :
+	    SANDBOX_WORKER_DIRECTORY;
+	struct log_ctx lc = { .service = kind == CHILD_QMGR ? "qmgr" : "worker" };
+	char err[256];
+	bool ll;
+
+	if (sandbox_apply(role, &ll, err, sizeof(err)) == -1) {
+		log_kv(&lc, LOGL_ERROR, "sandbox", "role", sandbox_role_name(role),
+		    "detail", err, NULL);
+		_exit(1);
+	}
+	log_kv(&lc, LOGL_INFO, "sandbox", "role", sandbox_role_name(role),
+	    "landlock", ll ? "yes" : "no", "seccomp",
+	    sandbox_enabled() ? "yes" : "no", NULL);
+}
+
 static void
 master_spawn(struct master *m, enum child_kind kind, unsigned index)
 {
@@ -224,6 +247,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		event_base_free(m->base);
 		master_child_signals();
 		privs_drop(&m->privs);
+		master_child_sandbox(kind);
 		if (kind == CHILD_QMGR) {
 			close(m->notify[1]);
 			exit(qmgr_run(m->cfg, m->notify[0]));
