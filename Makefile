@@ -8,7 +8,8 @@ CC	= cc
 endif
 PYTHON	?= /usr/bin/python3
 BUILD	?= build
-PKGS	= libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3
+PKGS	= libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3 \
+	  libseccomp
 
 WARN	= -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	  -Wmissing-prototypes -Wstrict-prototypes -Werror

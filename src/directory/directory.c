@@ -530,7 +530,9 @@ dir_configure(struct directory *d, const char **err_out)
 	 * foreign keys carry the ON DELETE CASCADE of domain remove. */
 	if (sqlite3_exec(d->db, "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA secure_delete = ON;", NULL, NULL, NULL) != SQLITE_OK) {
+	    "PRAGMA secure_delete = ON;"
+	    /* No temporary files: the directory process may create none. */
+	    "PRAGMA temp_store = MEMORY;", NULL, NULL, NULL) != SQLITE_OK) {
 		dir_db_err(d, err_out);
 		return -1;
 	}

@@ -28,6 +28,7 @@
 #include "server/dird.h"
 #include "server/master.h"
 #include "server/privs.h"
+#include "server/sandbox.h"
 #include "server/worker.h"
 
 #define MASTER_STOP_SEC		30	/* then SIGKILL what is left */
@@ -248,6 +249,26 @@ master_child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Confines a child that has dropped privileges, before it runs. */
+static void
+master_child_sandbox(enum child_kind kind)
+{
+	enum sandbox_role role = kind == CHILD_QMGR ? SANDBOX_QMGR :
+	    kind == CHILD_DIRD ? SANDBOX_DIRD : SANDBOX_WORKER;
+	struct log_ctx lc = { .service = master_kind_names[kind] };
+	char err[256];
+	bool ll;
+
+	if (sandbox_apply(role, &ll, err, sizeof(err)) == -1) {
+		log_kv(&lc, LOGL_ERROR, "sandbox", "role", sandbox_role_name(role),
+		    "detail", err, NULL);
+		_exit(1);
+	}
+	log_kv(&lc, LOGL_INFO, "sandbox", "role", sandbox_role_name(role),
+	    "landlock", ll ? "yes" : "no", "seccomp",
+	    sandbox_enabled() ? "yes" : "no", NULL);
+}
+
 static void
 master_spawn(struct master *m, enum child_kind kind, unsigned index)
 {
@@ -305,6 +326,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			queue_set_root(".");
 		}
 		privs_drop(&m->privs);
+		master_child_sandbox(kind);
 		if (kind == CHILD_DIRD) {
 			close(m->notify[0]);
 			close(m->notify[1]);
