@@ -71,6 +71,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) asan
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Server processes run chrooted in data_dir, where LeakSanitizer cannot read
