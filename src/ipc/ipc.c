@@ -1,19 +1,25 @@
 /*
- * ipc: codec, SOCK_SEQPACKET transport with SCM_RIGHTS, and the
- * asynchronous client of ipc.h. The decoder is strict: a peer process may
- * be compromised, so every length is checked before it is used.
+ * ipc: the message codec, SOCK_SEQPACKET transport with SCM_RIGHTS, and the
+ * asynchronous client session processes use to call privileged helpers (see
+ * ipc.h for the wire format). The decoder trusts nothing: the peer process
+ * may be compromised. What a message type means belongs to the caller.
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/xalloc.h"
 #include "ipc/ipc.h"
 
-#define IPC_CLIENT_QUEUE_MAX	1024
+#define IPC_FIELD_HDR_LEN	6	/* u16 key, u32 len */
+#define IPC_RECV_FDS_MAX	4	/* room to see (and refuse) a few extra fds */
+
+/* ---- little-endian helpers: the wire format never depends on the host ---- */
 
 static void
 ipc_put16(uint8_t *p, uint16_t v)
@@ -32,7 +38,7 @@ ipc_put32(uint8_t *p, uint32_t v)
 static uint16_t
 ipc_get16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] | p[1] << 8);
+	return (uint16_t)(p[0] | (p[1] << 8));
 }
 
 static uint32_t
@@ -42,39 +48,55 @@ ipc_get32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* ---- building ---- */
+
 void
 ipc_msg_init(struct ipc_msg *m, uint16_t type, uint32_t id)
 {
+	memset(m, 0, sizeof(*m));
 	m->type = type;
 	m->id = id;
-	m->nf = 0;
 	m->fd = -1;
 }
 
+/*
+ * Wire size of m, or 0 when it would pass IPC_MSG_MAX. Checked field by field
+ * so that a hand-filled m->f cannot overflow the sum on a 32-bit size_t.
+ */
 static size_t
 ipc_msg_size(const struct ipc_msg *m)
 {
-	size_t n = IPC_HDR_LEN;
+	size_t size = IPC_HDR_LEN;
 
-	for (size_t i = 0; i < m->nf; i++)
-		n += 6 + m->f[i].len;
-	return n;
+	if (m->nf > IPC_FIELDS_MAX)
+		return 0;
+	for (size_t i = 0; i < m->nf; i++) {
+		if (m->f[i].len > IPC_MSG_MAX - IPC_FIELD_HDR_LEN - size)
+			return 0;
+		size += IPC_FIELD_HDR_LEN + m->f[i].len;
+	}
+	return size;
 }
 
 int
 ipc_msg_add(struct ipc_msg *m, uint16_t key, const void *data, size_t len)
 {
-	if (m->nf >= IPC_FIELDS_MAX || len > IPC_MSG_MAX ||
-	    ipc_msg_size(m) + 6 + len > IPC_MSG_MAX)
+	size_t size = ipc_msg_size(m);
+
+	if (size == 0 || m->nf >= IPC_FIELDS_MAX || (data == NULL && len > 0))
 		return -1;
-	m->f[m->nf++] = (struct ipc_field){ .key = key, .len = (uint32_t)len,
-	    .data = data };
+	if (size + IPC_FIELD_HDR_LEN > IPC_MSG_MAX ||
+	    len > IPC_MSG_MAX - IPC_FIELD_HDR_LEN - size)
+		return -1;
+	m->f[m->nf++] = (struct ipc_field){ key, (uint32_t)len, data };
 	return 0;
 }
 
 int
 ipc_msg_add_str(struct ipc_msg *m, uint16_t key, const char *s)
 {
+	if (s == NULL)
+		return -1;
 	return ipc_msg_add(m, key, s, strlen(s));
 }
 
@@ -85,29 +107,29 @@ ipc_msg_add_u64(struct ipc_msg *m, uint16_t key, uint64_t v)
 
 	if (m->nf >= IPC_FIELDS_MAX)
 		return -1;
+	/* num[nf] belongs to the field about to be added, so it is free. */
 	p = m->num[m->nf];
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	ipc_put32(p, (uint32_t)v);
+	ipc_put32(p + 4, (uint32_t)(v >> 32));
 	return ipc_msg_add(m, key, p, 8);
 }
 
 int
 ipc_msg_encode(const struct ipc_msg *m, struct buf *out)
 {
-	size_t total = ipc_msg_size(m);
-	uint8_t hdr[IPC_HDR_LEN];
+	uint8_t hdr[IPC_HDR_LEN], fh[IPC_FIELD_HDR_LEN];
+	size_t size = ipc_msg_size(m);
 
-	if (total > IPC_MSG_MAX)
+	/* Check room first so a failure never leaves half a message in out. */
+	if (size == 0 || out->len > out->max || size > out->max - out->len)
 		return -1;
-	ipc_put32(hdr, (uint32_t)total);
+	ipc_put32(hdr, (uint32_t)size);
 	ipc_put16(hdr + 4, IPC_VERSION);
 	ipc_put16(hdr + 6, m->type);
 	ipc_put32(hdr + 8, m->id);
 	if (buf_append(out, hdr, sizeof(hdr)) == -1)
 		return -1;
 	for (size_t i = 0; i < m->nf; i++) {
-		uint8_t fh[6];
-
 		ipc_put16(fh, m->f[i].key);
 		ipc_put32(fh + 2, m->f[i].len);
 		if (buf_append(out, fh, sizeof(fh)) == -1 ||
@@ -117,17 +139,18 @@ ipc_msg_encode(const struct ipc_msg *m, struct buf *out)
 	return 0;
 }
 
+/* ---- reading ---- */
+
 enum parse_rc
 ipc_msg_decode(const uint8_t *data, size_t len, struct ipc_msg *out)
 {
 	size_t off = IPC_HDR_LEN;
 
-	out->nf = 0;
-	out->fd = -1;
-	if (len > IPC_MSG_MAX)
-		return PARSE_TOO_LONG;
+	ipc_msg_init(out, 0, 0);
 	if (len < IPC_HDR_LEN)
 		return PARSE_INCOMPLETE;
+	if (len > IPC_MSG_MAX)
+		return PARSE_TOO_LONG;
 	if (ipc_get32(data) != len || ipc_get16(data + 4) != IPC_VERSION)
 		return PARSE_INVALID;
 	out->type = ipc_get16(data + 6);
@@ -135,22 +158,27 @@ ipc_msg_decode(const uint8_t *data, size_t len, struct ipc_msg *out)
 	while (off < len) {
 		uint32_t flen;
 
-		if (len - off < 6 || out->nf >= IPC_FIELDS_MAX)
-			return PARSE_INVALID;
+		/* Fewer bytes than a field header left: trailing bytes. */
+		if (len - off < IPC_FIELD_HDR_LEN || out->nf == IPC_FIELDS_MAX)
+			goto invalid;
 		flen = ipc_get32(data + off + 2);
-		if (flen > len - off - 6)
-			return PARSE_INVALID;
-		out->f[out->nf++] = (struct ipc_field){ .key = ipc_get16(data + off),
-		    .len = flen, .data = data + off + 6 };
-		off += 6 + (size_t)flen;
+		/* Compared as remaining space, so off + flen cannot wrap. */
+		if (flen > len - off - IPC_FIELD_HDR_LEN)
+			goto invalid;
+		out->f[out->nf++] = (struct ipc_field){ ipc_get16(data + off),
+		    flen, data + off + IPC_FIELD_HDR_LEN };
+		off += IPC_FIELD_HDR_LEN + flen;
 	}
 	return PARSE_OK;
+invalid:
+	ipc_msg_init(out, 0, 0);
+	return PARSE_INVALID;
 }
 
 const struct ipc_field *
 ipc_msg_get(const struct ipc_msg *m, uint16_t key)
 {
-	for (size_t i = 0; i < m->nf; i++)
+	for (size_t i = 0; i < m->nf && i < IPC_FIELDS_MAX; i++)
 		if (m->f[i].key == key)
 			return &m->f[i];
 	return NULL;
@@ -160,64 +188,138 @@ char *
 ipc_msg_get_str(const struct ipc_msg *m, uint16_t key, size_t max)
 {
 	const struct ipc_field *f = ipc_msg_get(m, key);
+	char *s;
 
-	if (f == NULL || f->len > max || memchr(f->data, '\0', f->len) != NULL)
+	/* An embedded NUL would let the peer truncate what C code sees. */
+	if (f == NULL || f->len > max ||
+	    (f->len > 0 && memchr(f->data, '\0', f->len) != NULL))
 		return NULL;
-	return xstrndup((const char *)f->data, f->len);
+	s = xmalloc((size_t)f->len + 1);
+	if (f->len > 0)
+		memcpy(s, f->data, f->len);
+	s[f->len] = '\0';
+	return s;
 }
 
 int
 ipc_msg_get_u64(const struct ipc_msg *m, uint16_t key, uint64_t *out)
 {
 	const struct ipc_field *f = ipc_msg_get(m, key);
-	uint64_t v = 0;
 
 	if (f == NULL || f->len != 8)
 		return -1;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | f->data[i];
-	*out = v;
+	*out = (uint64_t)ipc_get32(f->data) |
+	    (uint64_t)ipc_get32(f->data + 4) << 32;
 	return 0;
 }
 
 /* ---- transport ---- */
 
+/* One sendmsg: SEQPACKET keeps it one message, so there is no partial send. */
 static int
-ipc_send_bytes(int sock, const void *data, size_t len, int fd)
+ipc_send_raw(int sock, const void *data, size_t len, int fd)
 {
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int))];
-	} cm;
+	} cbuf;
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
 	ssize_t n;
 
 	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		cm.hdr.cmsg_level = SOL_SOCKET;
-		cm.hdr.cmsg_type = SCM_RIGHTS;
-		cm.hdr.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.hdr), &fd, sizeof(int));
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	}
+	/* MSG_NOSIGNAL: a dead helper must be an error, not SIGPIPE. */
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
-	return n == (ssize_t)len ? 0 : -1;
+	if (n == -1)
+		return -1;
+	if ((size_t)n != len) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }
 
 int
 ipc_send(int sock, const struct ipc_msg *m)
 {
 	struct buf b;
-	int rc;
+	int rc, saved;
 
 	buf_init(&b, IPC_MSG_MAX);
-	rc = ipc_msg_encode(m, &b) == 0 ? ipc_send_bytes(sock, b.data, b.len, m->fd) : -1;
+	if (ipc_msg_encode(m, &b) == -1) {
+		buf_free(&b);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	rc = ipc_send_raw(sock, b.data, b.len, m->fd);
+	saved = errno;
 	buf_free(&b);
+	errno = saved;
 	return rc;
+}
+
+/*
+ * Collects the descriptors of a received message: -1 for none, the one fd,
+ * or -2 when there were more than one (all of them closed). A peer must not
+ * make us hold descriptors we never asked for.
+ */
+static int
+ipc_recv_fds(struct msghdr *mh)
+{
+	int keep = -1, fd;
+	bool extra = false;
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	    cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (keep == -1 && !extra) {
+				keep = fd;
+				continue;
+			}
+			extra = true;
+			close(fd);
+		}
+	}
+	if (!extra)
+		return keep;
+	if (keep >= 0)
+		close(keep);
+	return -2;
+}
+
+/*
+ * Makes storage hold IPC_MSG_MAX bytes at once. buf.h has no reserve call,
+ * so this grows it the way buf.c does, keeping cap <= max + 1 and the NUL.
+ */
+static void
+ipc_storage_ready(struct buf *b)
+{
+	if (b->cap < IPC_MSG_MAX + 1) {
+		b->data = xrealloc(b->data, IPC_MSG_MAX + 1);
+		b->cap = IPC_MSG_MAX + 1;
+	}
+	b->len = 0;
+	b->overflowed = false;
+	b->data[0] = '\0';
 }
 
 int
@@ -225,154 +327,224 @@ ipc_recv(int sock, struct buf *storage, struct ipc_msg *out)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(4 * sizeof(int))];
-	} cm;
+		char		buf[CMSG_SPACE(sizeof(int) * IPC_RECV_FDS_MAX)];
+	} cbuf;
 	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-	int fds[4], nfds = 0;
+	struct msghdr mh;
 	ssize_t n;
+	int fd;
 
-	out->fd = -1;
-	buf_reset(storage);
-	if (storage->cap < IPC_MSG_MAX + 1) {
-		if (buf_append(storage, "", 0) == -1 || storage->max < IPC_MSG_MAX)
-			return -2;
-		storage->data = xrealloc(storage->data, IPC_MSG_MAX + 1);
-		storage->cap = IPC_MSG_MAX + 1;
+	ipc_msg_init(out, 0, 0);
+	if (storage->max < IPC_MSG_MAX) {
+		errno = EINVAL;
+		return -1;
 	}
-	iov = (struct iovec){ .iov_base = storage->data, .iov_len = IPC_MSG_MAX };
+	ipc_storage_ready(storage);
+	iov = (struct iovec){ storage->data, IPC_MSG_MAX };
+	mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf) };
 	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n == -1 && errno == EINTR);
-	if (n <= 0)
-		return n == 0 ? 0 : -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; (i + 1) * sizeof(int) <= c->cmsg_len - CMSG_LEN(0) &&
-		    nfds < 4; i++)
-			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-	}
+	if (n == -1)
+		return -1;
+	fd = ipc_recv_fds(&mh);
 	storage->len = (size_t)n;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1 ||
-	    ipc_msg_decode((const uint8_t *)storage->data, (size_t)n, out) != PARSE_OK) {
-		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
-		out->fd = -1;
-		return -2;
+	storage->data[n] = '\0';
+	/* Truncated data or descriptors: never act on part of a message. */
+	if (n == 0 || fd == -2 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    ipc_msg_decode((const uint8_t *)storage->data, (size_t)n, out) !=
+	    PARSE_OK) {
+		if (fd >= 0)
+			close(fd);
+		ipc_msg_init(out, 0, 0);
+		return n == 0 ? 0 : -2;
 	}
-	out->fd = nfds == 1 ? fds[0] : -1;
+	out->fd = fd;
 	return 1;
 }
 
 /* ---- asynchronous client ---- */
 
+#define IPC_CLIENT_QUEUE_MAX	1024	/* encoded requests waiting for EV_WRITE */
+#define IPC_CLIENT_PENDING_MAX	4096	/* calls awaiting a reply, queued included */
+#define IPC_CLIENT_BATCH_MAX	256	/* replies per wake-up: let others run */
+
 struct ipc_call {
 	uint32_t	 id;
 	ipc_reply_fn	 fn;
 	void		*arg;
-	struct buf	 wire;		/* encoded, while it waits to be sent */
+};
+
+struct ipc_out {
+	struct buf	 wire;
+	int		 fd;	/* our dup of req->fd, or -1 */
+	struct ipc_out	*next;
 };
 
 struct ipc_client {
-	struct event_base	*base;
-	int			 sock;
-	struct event		*rev, *wev;
-	struct ipc_call		*calls;	/* sent or waiting, in order */
-	size_t			 ncalls, cap;
-	size_t			 unsent;	/* calls[ncalls - unsent ..] wait */
-	uint32_t		 next_id;
-	bool			 broken;
-	struct buf		 rbuf;
+	struct event_base *base;
+	int		 sock;
+	struct event	*rev, *wev;
+	struct event	*fail_ev;	/* fails calls on the loop once dead */
+	struct ipc_call	*calls;
+	size_t		 ncalls, calls_cap;
+	struct ipc_out	*out_head, *out_tail;
+	size_t		 nout;
+	uint32_t	 next_id;
+	struct buf	 storage;	/* replies point into it during fn */
+	bool		 dead;		/* peer gone or fatal error */
+	bool		 doomed;	/* ipc_client_free() was called */
+	unsigned	 depth;		/* our callbacks on the stack */
 };
 
 static void
+ipc_client_out_free(struct ipc_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	buf_free(&o->wire);
+	free(o);
+}
+
+/* Marks the client dead and schedules the failure of every pending call. */
+static void
+ipc_client_die(struct ipc_client *c)
+{
+	struct ipc_out *o, *next;
+
+	if (!c->dead) {
+		c->dead = true;
+		event_del(c->rev);
+		event_del(c->wev);
+		for (o = c->out_head; o != NULL; o = next) {
+			next = o->next;
+			ipc_client_out_free(o);
+		}
+		c->out_head = c->out_tail = NULL;
+		c->nout = 0;
+	}
+	if (c->ncalls > 0)
+		event_active(c->fail_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Calls fn(arg, NULL) for the calls pending now. The array is taken first,
+ * so a callback that calls again (failed later, on the loop) or frees the
+ * client cannot disturb the walk.
+ */
+static void
 ipc_client_fail_all(struct ipc_client *c)
 {
-	/* Callbacks may call back into c: take the list first. */
 	struct ipc_call *calls = c->calls;
 	size_t n = c->ncalls;
 
 	c->calls = NULL;
-	c->ncalls = c->cap = c->unsent = 0;
-	c->broken = true;
-	if (c->rev != NULL)
-		event_del(c->rev);
-	if (c->wev != NULL)
-		event_del(c->wev);
-	for (size_t i = 0; i < n; i++) {
-		buf_free(&calls[i].wire);
+	c->ncalls = c->calls_cap = 0;
+	c->depth++;
+	for (size_t i = 0; i < n; i++)
 		calls[i].fn(calls[i].arg, NULL);
-	}
+	c->depth--;
 	free(calls);
 }
 
 static void
-ipc_client_remove(struct ipc_client *c, size_t i)
+ipc_client_destroy(struct ipc_client *c)
 {
-	buf_free(&c->calls[i].wire);
-	memmove(&c->calls[i], &c->calls[i + 1], (c->ncalls - i - 1) * sizeof(*c->calls));
-	c->ncalls--;
+	ipc_client_die(c);
+	/* Calls made from a failure callback of a doomed client get -1. */
+	while (c->ncalls > 0)
+		ipc_client_fail_all(c);
+	event_free(c->rev);
+	event_free(c->wev);
+	event_free(c->fail_ev);
+	close(c->sock);
+	buf_free(&c->storage);
+	free(c->calls);
+	free(c);
+}
+
+/* Finishes an ipc_client_free() requested from inside one of our callbacks. */
+static bool
+ipc_client_settle(struct ipc_client *c)
+{
+	if (!c->doomed || c->depth > 0)
+		return false;
+	ipc_client_destroy(c);
+	return true;
 }
 
 static void
-ipc_client_flush(struct ipc_client *c)
-{
-	while (c->unsent > 0) {
-		struct ipc_call *k = &c->calls[c->ncalls - c->unsent];
-
-		if (ipc_send_bytes(c->sock, k->wire.data, k->wire.len, -1) == -1) {
-			if (errno == EAGAIN || errno == ENOBUFS) {
-				event_add(c->wev, NULL);
-				return;
-			}
-			ipc_client_fail_all(c);
-			return;
-		}
-		buf_free(&k->wire);
-		c->unsent--;
-	}
-}
-
-static void
-ipc_client_writable(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	ipc_client_flush(arg);
-}
-
-static void
-ipc_client_readable(evutil_socket_t fd, short what, void *arg)
+ipc_client_on_fail(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipc_client *c = arg;
-	struct ipc_msg m;
 
-	(void)what;
-	for (int i = 0; i < 256 && !c->broken; i++) {
-		int rc = ipc_recv(fd, &c->rbuf, &m);
+	ipc_client_fail_all(c);
+	ipc_client_settle(c);
+}
 
-		if (rc == -1 && errno == EAGAIN)
-			return;
-		if (rc == 0 || rc == -1) {
-			ipc_client_fail_all(c);
-			return;
-		}
-		if (rc == -2)
+/* Hands a reply to its call; a reply nobody waits for is dropped. */
+static void
+ipc_client_dispatch(struct ipc_client *c, const struct ipc_msg *reply)
+{
+	struct ipc_call call;
+
+	for (size_t i = 0; i < c->ncalls; i++) {
+		if (c->calls[i].id != reply->id)
 			continue;
-		if (m.fd != -1)
-			close(m.fd);
-		for (size_t k = 0; k < c->ncalls - c->unsent; k++) {
-			if (c->calls[k].id != m.id)
-				continue;
-			ipc_reply_fn fn = c->calls[k].fn;
-			void *farg = c->calls[k].arg;
+		/* Removed before fn runs: fn may call again and grow the array. */
+		call = c->calls[i];
+		c->calls[i] = c->calls[--c->ncalls];
+		call.fn(call.arg, reply);
+		return;
+	}
+	if (reply->fd >= 0)
+		close(reply->fd);
+}
 
-			ipc_client_remove(c, k);
-			fn(farg, &m);
+static void
+ipc_client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_client *c = arg;
+	struct ipc_msg reply;
+	int rc;
+
+	c->depth++;
+	for (int i = 0; i < IPC_CLIENT_BATCH_MAX && !c->dead && !c->doomed; i++) {
+		rc = ipc_recv(c->sock, &c->storage, &reply);
+		if (rc == 1)
+			ipc_client_dispatch(c, &reply);
+		else if (rc == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		else if (rc != -2)	/* -2: malformed, already dropped */
+			ipc_client_die(c);
+	}
+	if (c->dead && !c->doomed)
+		ipc_client_fail_all(c);
+	c->depth--;
+	ipc_client_settle(c);
+}
+
+static void
+ipc_client_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_client *c = arg;
+	struct ipc_out *o;
+
+	while ((o = c->out_head) != NULL) {
+		if (ipc_send_raw(c->sock, o->wire.data, o->wire.len, o->fd) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == ENOBUFS)
+				event_add(c->wev, NULL);
+			else
+				ipc_client_die(c);
+			return;
 		}
+		c->out_head = o->next;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+		c->nout--;
+		ipc_client_out_free(o);
 	}
 }
 
@@ -384,62 +556,93 @@ ipc_client_new(struct event_base *base, int sock)
 	c->base = base;
 	c->sock = sock;
 	c->next_id = 1;
-	buf_init(&c->rbuf, IPC_MSG_MAX);
-	c->rev = event_new(base, sock, EV_READ | EV_PERSIST, ipc_client_readable, c);
-	c->wev = event_new(base, sock, EV_WRITE, ipc_client_writable, c);
-	event_add(c->rev, NULL);
+	buf_init(&c->storage, IPC_MSG_MAX);
+	c->rev = event_new(base, sock, EV_READ | EV_PERSIST, ipc_client_on_read, c);
+	c->wev = event_new(base, sock, EV_WRITE, ipc_client_on_write, c);
+	c->fail_ev = event_new(base, -1, 0, ipc_client_on_fail, c);
+	if (c->rev == NULL || c->wev == NULL || c->fail_ev == NULL)
+		fatal("ipc_client_new: event_new failed");
+	if (event_add(c->rev, NULL) == -1)
+		fatal("ipc_client_new: event_add failed");
 	return c;
 }
 
-struct ipc_fail {
-	ipc_reply_fn	 fn;
-	void		*arg;
-};
-
-static void
-ipc_client_fail_later(evutil_socket_t fd, short what, void *arg)
+/* Keeps an encoded request until the socket is writable; owns wire. */
+static int
+ipc_client_enqueue(struct ipc_client *c, struct buf *wire, int fd)
 {
-	struct ipc_fail *f = arg;
+	struct ipc_out *o;
+	int dupfd = -1;
 
-	(void)fd;
-	(void)what;
-	f->fn(f->arg, NULL);
-	free(f);
+	if (c->nout >= IPC_CLIENT_QUEUE_MAX)
+		return -1;
+	/* The caller may close its descriptor once we return. */
+	if (fd >= 0 && (dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return -1;
+	o = xcalloc(1, sizeof(*o));
+	o->wire = *wire;
+	o->fd = dupfd;
+	if (c->out_tail != NULL)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->nout++;
+	event_add(c->wev, NULL);
+	return 0;
+}
+
+/*
+ * Sends the encoded request now, or queues it behind earlier ones so the
+ * peer sees requests in call order. 0 sent or queued, 1 fatal send error
+ * (the client dies), -1 the request is refused.
+ */
+static int
+ipc_client_push(struct ipc_client *c, struct buf *wire, int fd)
+{
+	if (c->out_head == NULL) {
+		if (ipc_send_raw(c->sock, wire->data, wire->len, fd) == 0) {
+			buf_free(wire);
+			return 0;
+		}
+		if (errno == EMSGSIZE)
+			return -1;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			return 1;
+	}
+	return ipc_client_enqueue(c, wire, fd);
 }
 
 int
-ipc_client_call(struct ipc_client *c, struct ipc_msg *req, ipc_reply_fn fn,
-    void *arg)
+ipc_client_call(struct ipc_client *c, struct ipc_msg *req,
+    ipc_reply_fn fn, void *arg)
 {
-	static const struct timeval zero = { 0, 0 };
-	struct ipc_call *k;
+	struct buf wire;
+	int rc = 0;
 
-	if (c->broken) {
-		struct ipc_fail *f = xcalloc(1, sizeof(*f));
-
-		*f = (struct ipc_fail){ .fn = fn, .arg = arg };
-		event_base_once(c->base, -1, EV_TIMEOUT, ipc_client_fail_later, f, &zero);
-		return 0;
-	}
-	if (c->ncalls >= IPC_CLIENT_QUEUE_MAX)
+	if (c->doomed || fn == NULL || c->ncalls >= IPC_CLIENT_PENDING_MAX)
 		return -1;
-	if (c->ncalls == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 16;
-		c->calls = xrealloc(c->calls, c->cap * sizeof(*c->calls));
-	}
 	req->id = c->next_id++;
-	if (c->next_id == 0)
+	if (c->next_id == 0)	/* id 0 is never used, so it marks nothing */
 		c->next_id = 1;
-	k = &c->calls[c->ncalls++];
-	*k = (struct ipc_call){ .id = req->id, .fn = fn, .arg = arg };
-	buf_init(&k->wire, IPC_MSG_MAX);
-	if (ipc_msg_encode(req, &k->wire) == -1) {
-		buf_free(&k->wire);
-		c->ncalls--;
-		return -1;
+	if (!c->dead) {
+		buf_init(&wire, IPC_MSG_MAX);
+		if (ipc_msg_encode(req, &wire) == -1 ||
+		    (rc = ipc_client_push(c, &wire, req->fd)) == -1) {
+			buf_free(&wire);
+			return -1;
+		}
+		if (rc == 1)
+			buf_free(&wire);
 	}
-	c->unsent++;
-	ipc_client_flush(c);
+	if (c->ncalls == c->calls_cap) {
+		c->calls_cap = c->calls_cap ? c->calls_cap * 2 : 16;
+		c->calls = xrealloc(c->calls, c->calls_cap * sizeof(*c->calls));
+	}
+	c->calls[c->ncalls++] = (struct ipc_call){ req->id, fn, arg };
+	/* Dead or dying: fail on the loop, never inside this call. */
+	if (c->dead || rc == 1)
+		ipc_client_die(c);
 	return 0;
 }
 
@@ -454,13 +657,9 @@ ipc_client_free(struct ipc_client **cp)
 {
 	struct ipc_client *c = *cp;
 
-	if (c == NULL)
-		return;
-	ipc_client_fail_all(c);
-	event_free(c->rev);
-	event_free(c->wev);
-	close(c->sock);
-	buf_free(&c->rbuf);
-	free(c);
 	*cp = NULL;
+	if (c == NULL || c->doomed)
+		return;
+	c->doomed = true;
+	ipc_client_settle(c);
 }
