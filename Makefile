@@ -67,6 +67,7 @@ integration: $(BUILD)/postern debug
 
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) clang
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
@@ -122,9 +123,10 @@ run: deps all
 bench: deps all
 	@sh bench/run.sh
 
+# cppcheck and clang-tidy over src/ (.clang-tidy, tests/lint/); fails on any
+# finding not suppressed with a reason. LINT_JOBS=2 by default.
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-		--suppress=missingIncludeSystem -Isrc src
+	@sh scripts/lint.sh
 
 clean:
 	rm -rf build build-asan build-clang build-fuzz

@@ -58,6 +58,7 @@ int
 config_want_string(struct config_ctx *ctx, const config_setting_t *s,
     const char *what, const char **out)
 {
+	*out = NULL;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		return config_error(ctx, config_line(s), "'%s' must be a string",
 		    what);
@@ -89,6 +90,7 @@ config_want_amount(struct config_ctx *ctx, const config_setting_t *s,
 	const char *str;
 	long long v;
 
+	*out = 0;
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		if (config_want_string(ctx, s, what, &str) == -1)
 			return -1;
@@ -151,6 +153,12 @@ config_set_string(char **field, const char *v)
 	free(*field);
 	*field = xstrdup(v);
 }
+
+/*
+ * NOLINTBEGIN(misc-no-recursion): config_apply() and config_walk() recurse
+ * once per CK_GROUP level of the static key tables in config_keys.c, so the
+ * depth is fixed at compile time and no configuration file can deepen it.
+ */
 
 /* Stores one setting into the field that key describes. */
 static int
@@ -256,6 +264,8 @@ config_walk(struct config_ctx *ctx, const config_setting_t *group,
 			    "'%s' entry without '%s'", path, keys[k].name);
 	return 0;
 }
+
+/* NOLINTEND(misc-no-recursion) */
 
 /*
  * Checks that s is a list or array of at most CONFIG_LIST_MAX entries and

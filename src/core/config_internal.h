@@ -103,18 +103,24 @@ struct config_key {
 	bool			 required;	/* list entries: must be given */
 };
 
+/* f is a member designator ("limits.recipients"), which offsetof() takes
+ * bare: parentheses around it would not compile.
+ * NOLINTNEXTLINE(bugprone-macro-parentheses): see above */
 #define FIELD(f)	offsetof(struct config, f)
-#define KEY_BOOL(n, f)	{ .name = n, .kind = CK_BOOL, .off = FIELD(f) }
+#define KEY_BOOL(n, f)	{ .name = (n), .kind = CK_BOOL, .off = FIELD(f) }
 #define KEY_UINT(n, f, lo, hi) \
-	{ .name = n, .kind = CK_UINT, .off = FIELD(f), .min = lo, .max = hi }
+	{ .name = (n), .kind = CK_UINT, .off = FIELD(f), .min = (lo), \
+	  .max = (hi) }
 #define KEY_SIZE(n, f, lo, hi) \
-	{ .name = n, .kind = CK_SIZE, .off = FIELD(f), .min = lo, .max = hi }
+	{ .name = (n), .kind = CK_SIZE, .off = FIELD(f), .min = (lo), \
+	  .max = (hi) }
 #define KEY_DUR(n, f, lo, hi) \
-	{ .name = n, .kind = CK_DURATION, .off = FIELD(f), .min = lo, .max = hi }
+	{ .name = (n), .kind = CK_DURATION, .off = FIELD(f), .min = (lo), \
+	  .max = (hi) }
 #define KEY_ENUM(n, f, t) \
-	{ .name = n, .kind = CK_ENUM, .off = FIELD(f), .enums = t }
-#define KEY_GROUP(n, t)	{ .name = n, .kind = CK_GROUP, .sub = t }
-#define KEY_FN(n, fn)	{ .name = n, .kind = CK_CUSTOM, .parse = fn }
+	{ .name = (n), .kind = CK_ENUM, .off = FIELD(f), .enums = (t) }
+#define KEY_GROUP(n, t)	{ .name = (n), .kind = CK_GROUP, .sub = (t) }
+#define KEY_FN(n, fn)	{ .name = (n), .kind = CK_CUSTOM, .parse = (fn) }
 #define KEY_END		{ .name = NULL }
 
 
@@ -129,6 +135,7 @@ int	config_error(struct config_ctx *ctx, unsigned line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	config_walk(struct config_ctx *ctx, const config_setting_t *group,
 	    const struct config_key *keys, void *base, const char *path);
+/* *out is set on every path (NULL or 0 on error), never left indeterminate. */
 int	config_want_string(struct config_ctx *ctx, const config_setting_t *s,
 	    const char *what, const char **out);
 int	config_want_amount(struct config_ctx *ctx, const config_setting_t *s,

@@ -91,8 +91,10 @@ struct config_lex {
 static bool
 config_lex_string_ok(const struct config_lex *lx)
 {
-	char in = lx->depth > 0 ? lx->open[lx->depth - 1] : '{';
+	char in = '{';		/* the top level is a group without braces */
 
+	if (lx->depth > 0)
+		in = lx->open[lx->depth - 1];
 	if (lx->prev == '=' || lx->prev == ':' || lx->prev == '"' ||
 	    lx->prev == '[' || lx->prev == '(')
 		return true;

@@ -72,8 +72,10 @@ ids_queue_valid(const char *s)
 
 	if (n != QUEUE_ID_LEN)
 		return false;
+	/* s[i] is never NUL below strlen(s), so strchr() cannot match the
+	 * terminator of ids_b32. */
 	for (size_t i = 0; i < n; i++)
-		if (strchr(ids_b32, s[i]) == NULL || s[i] == '\0')
+		if (strchr(ids_b32, s[i]) == NULL)
 			return false;
 	return true;
 }

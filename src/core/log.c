@@ -114,6 +114,7 @@ log_quote(struct buf *out, struct span v)
 		return;
 	}
 	buf_append(out, "\"", 1);
+	/* cppcheck-suppress knownConditionTrueFalse ; FP: n is v.len capped */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v.ptr[i];
 		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };

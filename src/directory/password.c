@@ -24,6 +24,7 @@ password_cstr(const char *password, size_t len)
 {
 	char *s;
 
+	/* NOLINTNEXTLINE(misc-redundant-expression): two limits, equal today */
 	if (password == NULL || len > PASSWORD_MAX || len > PASSWORD_CRYPT_MAX ||
 	    memchr(password, '\0', len) != NULL)
 		return NULL;

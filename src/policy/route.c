@@ -64,7 +64,6 @@ route_lower(const char *s)
 
 struct route_walk {
 	struct directory	*d;
-	const struct config	*cfg;
 	struct route_result	*out;
 	unsigned		 visited;
 	bool			 tempfail;
@@ -167,7 +166,7 @@ enum route_rc
 route_rcpt(struct directory *d, const struct config *cfg, const char *local,
     const char *domain, struct route_result *out)
 {
-	struct route_walk w = { .d = d, .cfg = cfg, .out = out };
+	struct route_walk w = { .d = d, .out = out };
 	struct dir_domain dom = { 0 };
 	const char *catch_all;
 	enum route_rc rc;

@@ -736,7 +736,7 @@ test_retired_file_is_reused_and_cut(void **state)
 	assert_true(exists(path_of(QUEUE_FREE_DIR, id)));
 	/* Earlier tests found queue/free/ empty: it is listed again after
 	 * QUEUE_FREE_RELIST_MS (100 ms). */
-	usleep(150000);
+	nanosleep(&(struct timespec){ .tv_nsec = 150 * 1000 * 1000 }, NULL);
 	/* The next message takes the spare inode, and a shorter body leaves no
 	 * trace of the old one. */
 	spool(f, NULL, "short\n", next);
