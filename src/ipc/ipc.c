@@ -569,7 +569,7 @@ ipc_client_new(struct event_base *base, int sock)
 
 /* Keeps an encoded request until the socket is writable; owns wire. */
 static int
-ipc_client_enqueue(struct ipc_client *c, struct buf *wire, int fd)
+ipc_client_enqueue(struct ipc_client *c, const struct buf *wire, int fd)
 {
 	struct ipc_out *o;
 	int dupfd = -1;

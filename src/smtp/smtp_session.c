@@ -395,8 +395,13 @@ smtp_session_dir_call(struct smtp_session *s, struct ipc_msg *req, smtp_dir_fn f
 	ctx->s = s;
 	ctx->fn = fn;
 	s->busy = true;
-	if (s->srv->dir_call(s->srv->dir_arg, req, smtp_session_dir_done, ctx) == -1)
-		fatal("directory call queue overflow");	/* dir_call never fails */
+	if (s->srv->dir_call(s->srv->dir_arg, req, smtp_session_dir_done, ctx) == -1) {
+		/* Not taken (the worker's dir_call always takes it, and fails it
+		 * later with NULL instead): answer as for an unreachable directory. */
+		free(ctx);
+		s->busy = false;
+		fn(s, NULL);
+	}
 }
 
 /* Creates the bufferevent and greets, once the connect checks passed. */
