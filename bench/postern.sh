@@ -106,13 +106,23 @@ wait_banner() {
 	return 1
 }
 
+# Earlier instances are moved aside, not deleted: on a file system without
+# a journal, ext4 skips recently freed inodes when allocating new ones, so
+# thousands of deletions right before a run slow whichever server runs
+# next. bench/run.sh deletes the lot at the end.
+retire_dir() {
+	[ -e "$1" ] || return 0
+	mkdir -p "$dir/trash"
+	mv "$1" "$dir/trash/$(basename "$1").$$.$(date +%s%N)"
+}
+
 start() {
 	[ -x "$BIN" ] || die "no postern binary at $BIN (run make)"
 	if pid=$(server_pid); then
 		echo "postern.sh: already running (pid $pid), stopping it first" >&2
 		stop
 	fi
-	rm -rf "$pd"
+	retire_dir "$pd"
 	mkdir -p "$pd"
 	chmod 755 "$dir" "$pd"
 	write_config

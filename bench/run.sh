@@ -62,6 +62,7 @@ mkdir -p "$BENCH_DIR"
 cleanup() {
 	sh "$here/postern.sh" stop "$BENCH_DIR" 2>/dev/null || true
 	sh "$here/postfix.sh" stop "$BENCH_DIR" 2>/dev/null || true
+	rm -rf "$BENCH_DIR/trash"	# instances of this run (see retire_dir)
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP

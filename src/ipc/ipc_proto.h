@@ -15,8 +15,10 @@
  *                                               -> IK_RC (OK|REQUIRE_AUTH|NOT_OWNED|TEMPFAIL), IK_TRUSTED
  *   IPCM_RCPT     IK_LOCAL IK_DOMAIN IK_SIZE IK_FLAGS IK_ADDR(from key) IK_DOMAIN2(from domain)
  *                                               -> IK_RC (OK|REMOTE|RELAY_DENIED|SENDER_DENIED|UNKNOWN|DISABLED|FULL|TEMPFAIL),
- *                                                  IK_TARGETS ("L|R\tkey\tquota\n" lines)
- *   IPCM_DATA     IK_TARGETS (local keys, one a line), IK_SIZE (0 at DATA)
+ *                                                  IK_TARGETS ("L|R\tkey\tquota\n" lines),
+ *                                                  IK_SIZE (the smallest max_message_size of
+ *                                                  the local targets' domains, with OK)
+ *   IPCM_DATA     IK_TARGETS (local keys with a quota, one a line), IK_SIZE (the message)
  *                                               -> IK_SIZE (max message size), IK_TARGETS (keys over quota for IK_SIZE)
  *   IPCM_AUTH     IK_USER IK_PASS IK_IP         -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES
  */

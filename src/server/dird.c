@@ -274,8 +274,30 @@ dird_quota_ok(const char *key, uint64_t quota, uint64_t size)
 	return ok;
 }
 
+/* The smallest max_message_size among the domains of the local targets. */
+static uint64_t
+dird_targets_max_size(struct dird *d, const struct route_result *r)
+{
+	uint64_t max = d->cfg->limits.message_size;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct dir_domain dom;
+		struct dir_domain_effective eff;
+
+		if (r->v[i].kind != QKIND_LOCAL ||
+		    directory_domain_get(d->dir, r->v[i].domain, &dom) != DIR_FOUND)
+			continue;
+		dir_domain_effective(&dom, d->cfg, &eff);
+		if (eff.max_message_size < max)
+			max = eff.max_message_size;
+		dir_domain_clear(&dom);
+	}
+	return max;
+}
+
 static enum ipc_verdict
-dird_rcpt_route(struct dird *d, const struct ipc_msg *m, struct buf *targets)
+dird_rcpt_route(struct dird *d, const struct ipc_msg *m, struct buf *targets,
+    uint64_t *max_size_out)
 {
 	char *local = ipc_msg_get_str(m, IK_LOCAL, SMTP_PATH_MAX);
 	char *domain = ipc_msg_get_str(m, IK_DOMAIN, SMTP_DOMAIN_MAX);
@@ -310,6 +332,7 @@ dird_rcpt_route(struct dird *d, const struct ipc_msg *m, struct buf *targets)
 		rc = IPCV_TEMPFAIL;
 		break;
 	case ROUTE_OK:
+		*max_size_out = dird_targets_max_size(d, &r);
 		for (size_t i = 0; i < r.n; i++) {
 			const struct route_target *t = &r.v[i];
 
@@ -337,13 +360,16 @@ dird_rcpt(struct dird_client *c, const struct ipc_msg *m)
 	struct buf targets;
 	struct ipc_msg r;
 	enum ipc_verdict rc;
+	uint64_t max_size = c->d->cfg->limits.message_size;
 
 	buf_init(&targets, IPC_TARGETS_MAX);
-	rc = dird_rcpt_route(c->d, m, &targets);
+	rc = dird_rcpt_route(c->d, m, &targets, &max_size);
 	ipc_msg_init(&r, IPCM_REPLY, m->id);
 	ipc_msg_add_u64(&r, IK_RC, rc);
-	if (rc == IPCV_OK)
+	if (rc == IPCV_OK) {
 		ipc_msg_add(&r, IK_TARGETS, targets.data, targets.len);
+		ipc_msg_add_u64(&r, IK_SIZE, max_size);
+	}
 	dird_reply(c, &r);
 	buf_free(&targets);
 }

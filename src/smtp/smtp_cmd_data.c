@@ -48,21 +48,18 @@ smtp_data_local_keys(const struct smtp_session *s, bool with_quota_only,
 	}
 }
 
-/* The directory said how large the message may be: open the queue file. */
-static void
-smtp_data_sized(struct smtp_session *s, const struct ipc_msg *reply)
+/*
+ * Opens the queue file. The size limit (limits.message_size, lowered by
+ * the max_message_size of every local recipient's domain) came with the
+ * RCPT replies, so DATA costs no round trip to the directory.
+ */
+void
+smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct queue_env env = { 0 };
 	const char *err;
-	uint64_t max;
 
-	if (smtp_dir_verdict(reply) != IPCV_OK ||
-	    ipc_msg_get_u64(reply, IK_SIZE, &max) == -1) {
-		smtp_tempfail(s);
-		return;
-	}
-	s->max_size = max < s->cfg->limits.message_size ? max :
-	    s->cfg->limits.message_size;
+	(void)cmd;
 	ids_queue(env.id);
 	env.time = (int64_t)time(NULL);
 	env.from = s->from;
@@ -89,27 +86,6 @@ smtp_data_sized(struct smtp_session *s, const struct ipc_msg *reply)
 	s->hdr_done = s->too_big = s->write_failed = false;
 	smtp_session_set_state(s, SMTP_STATE_DATA);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
-}
-
-void
-smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
-{
-	struct ipc_msg req;
-	struct buf keys;
-
-	(void)cmd;
-	buf_init(&keys, IPC_TARGETS_MAX);
-	smtp_data_local_keys(s, false, &keys);
-	if (keys.overflowed) {
-		buf_free(&keys);
-		smtp_tempfail(s);
-		return;
-	}
-	ipc_msg_init(&req, IPCM_DATA, 0);
-	ipc_msg_add(&req, IK_TARGETS, keys.data != NULL ? keys.data : "", keys.len);
-	ipc_msg_add_u64(&req, IK_SIZE, 0);
-	smtp_session_dir_call(s, &req, smtp_data_sized);
-	buf_free(&keys);
 }
 
 static const char *

@@ -128,6 +128,7 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	s->from_key = smtp_addr_key(&a);
 	s->from_domain = xstrdup(a.domain != NULL ? a.domain : "");
 	s->declared_size = size;
+	s->max_size = s->cfg->limits.message_size;	/* RCPT lowers it */
 	s->smtputf8 = utf8;
 	if (size > s->cfg->limits.message_size) {
 		smtp_mail_refuse(s, 552, "5.3.4", "message size exceeds fixed limit");

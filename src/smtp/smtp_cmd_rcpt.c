@@ -87,6 +87,12 @@ smtp_rcpt_routed(struct smtp_session *s, const struct ipc_msg *reply)
 	switch (smtp_dir_verdict(reply)) {
 	case IPCV_OK:
 		if (smtp_rcpt_targets(s, reply) == 0) {
+			uint64_t max;
+
+			/* The smallest limit of the domains involved applies. */
+			if (ipc_msg_get_u64(reply, IK_SIZE, &max) == 0 &&
+			    max < s->max_size)
+				s->max_size = max;
 			smtp_rcpt_accept(s);
 			return;
 		}
