@@ -128,42 +128,27 @@ cli_domain_list(const struct cli_ctx *ctx)
 	return CLI_OK;
 }
 
-/* All KEY=VALUE or nothing: one transaction, rolled back at the first
- * refusal, so a typo in the third key leaves the first two unchanged. */
+static int
+cli_domain_set_one(const struct cli_ctx *ctx, const char *name,
+    const char *key, const char *value, const char **err_out)
+{
+	return directory_domain_set(ctx->dir, ctx->cfg, name, key, value, err_out);
+}
+
+/* All KEY=VALUE or nothing (cli_set_all). */
 static int
 cli_domain_set(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct dir_domain dom;
-	const char *err, *value;
-	char *key;
-	int i;
+	int rc;
 
-	for (i = 3; i < argc; i++)
-		if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
-			return cli_usage(CLI_DOMAIN_USAGE);
+	if (!cli_kv_args_ok(argc, argv, 3))
+		return cli_usage(CLI_DOMAIN_USAGE);
 	if (cli_domain_load(ctx, argv[2], &dom) == -1)
 		return CLI_FAIL;
-	if (directory_begin(ctx->dir, &err) == -1)
-		goto fail;
-	for (i = 3; i < argc; i++) {
-		if (cli_split_kv(argv[i], &key, &value) == -1)
-			fatal("cli_domain_set: KEY=VALUE checked above");
-		if (directory_domain_set(ctx->dir, ctx->cfg, dom.name, key, value,
-		    &err) == -1) {
-			free(key);
-			directory_rollback(ctx->dir);
-			goto fail;
-		}
-		free(key);
-	}
-	if (directory_commit(ctx->dir, &err) == -1)
-		goto fail;
+	rc = cli_set_all(ctx, dom.name, argc, argv, 3, cli_domain_set_one);
 	dir_domain_clear(&dom);
-	return CLI_OK;
-fail:
-	cli_error("%s", err);
-	dir_domain_clear(&dom);
-	return CLI_FAIL;
+	return rc;
 }
 
 int

@@ -174,40 +174,27 @@ cli_user_list(const struct cli_ctx *ctx, const char *domain)
 	return CLI_OK;
 }
 
-/* All KEY=VALUE or nothing, as for `domain set`. */
+static int
+cli_user_set_one(const struct cli_ctx *ctx, const char *name,
+    const char *key, const char *value, const char **err_out)
+{
+	return directory_user_set(ctx->dir, name, key, value, err_out);
+}
+
+/* All KEY=VALUE or nothing (cli_set_all). */
 static int
 cli_user_set(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct dir_user u;
-	const char *err, *value;
-	char *key;
-	int i;
+	int rc;
 
-	for (i = 3; i < argc; i++)
-		if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
-			return cli_usage(CLI_USER_USAGE);
+	if (!cli_kv_args_ok(argc, argv, 3))
+		return cli_usage(CLI_USER_USAGE);
 	if (cli_user_load(ctx, argv[2], &u) == -1)
 		return CLI_FAIL;
-	if (directory_begin(ctx->dir, &err) == -1)
-		goto fail;
-	for (i = 3; i < argc; i++) {
-		if (cli_split_kv(argv[i], &key, &value) == -1)
-			fatal("cli_user_set: KEY=VALUE checked above");
-		if (directory_user_set(ctx->dir, u.address, key, value, &err) == -1) {
-			free(key);
-			directory_rollback(ctx->dir);
-			goto fail;
-		}
-		free(key);
-	}
-	if (directory_commit(ctx->dir, &err) == -1)
-		goto fail;
+	rc = cli_set_all(ctx, u.address, argc, argv, 3, cli_user_set_one);
 	dir_user_clear(&u);
-	return CLI_OK;
-fail:
-	cli_error("%s", err);
-	dir_user_clear(&u);
-	return CLI_FAIL;
+	return rc;
 }
 
 int

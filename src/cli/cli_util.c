@@ -184,3 +184,38 @@ cli_split_kv(const char *arg, char **key_out, const char **value_out)
 	*value_out = eq + 1;
 	return 0;
 }
+
+bool
+cli_kv_args_ok(int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++)
+		if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
+			return false;
+	return true;
+}
+
+int
+cli_set_all(const struct cli_ctx *ctx, const char *name, int argc, char **argv,
+    int first, cli_set_fn set)
+{
+	const char *err, *value;
+	char *key;
+
+	if (directory_begin(ctx->dir, &err) == -1)
+		goto fail;
+	for (int i = first; i < argc; i++) {
+		if (cli_split_kv(argv[i], &key, &value) == -1)
+			fatal("cli_set_all: KEY=VALUE not checked");
+		if (set(ctx, name, key, value, &err) == -1) {
+			free(key);
+			directory_rollback(ctx->dir);
+			goto fail;
+		}
+		free(key);
+	}
+	if (directory_commit(ctx->dir, &err) == 0)
+		return CLI_OK;
+fail:
+	cli_error("%s", err);
+	return CLI_FAIL;
+}

@@ -40,4 +40,17 @@ void	cli_print_kv(FILE *out, const char *key, const char *value);
  * points into arg. -1 (nothing allocated) when there is no '=' or no KEY. */
 int	cli_split_kv(const char *arg, char **key_out, const char **value_out);
 
+/* Are argv[first..argc) all KEY=VALUE (a non-empty key)? */
+bool	cli_kv_args_ok(int argc, char **argv, int first);
+/* Sets one KEY=VALUE on the object called name; 0 or -1 with *err_out. */
+typedef int (*cli_set_fn)(const struct cli_ctx *ctx, const char *name,
+	    const char *key, const char *value, const char **err_out);
+/*
+ * Applies every KEY=VALUE of argv[first..argc) with set(), in one
+ * transaction: all or nothing, so a typo in the third key leaves the
+ * first two unchanged. CLI_OK, or CLI_FAIL after one line on stderr.
+ */
+int	cli_set_all(const struct cli_ctx *ctx, const char *name, int argc,
+	    char **argv, int first, cli_set_fn set);
+
 #endif
