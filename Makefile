@@ -9,7 +9,7 @@ endif
 PYTHON	?= /usr/bin/python3
 BUILD	?= build
 PKGS	= libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3 \
-	  libseccomp
+	  libseccomp libunbound
 
 WARN	= -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	  -Wmissing-prototypes -Wstrict-prototypes -Werror

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 export LC_ALL=C
 jobs=${LINT_JOBS:-2}
-pkgs="libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3"
+pkgs="libevent libevent_openssl libevent_pthreads openssl libconfig sqlite3 libunbound"
 flags="-std=gnu11 -D_GNU_SOURCE -Isrc $(pkg-config --cflags $pkgs)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

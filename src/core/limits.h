@@ -29,5 +29,9 @@
 #define LOG_LINE_MAX		8192	/* one log line: ours */
 #define QUEUE_HEADER_MAX	(1 << 20)	/* envelope part of a queue file */
 #define HEADER_SCAN_MAX		(256 * 1024)	/* header bytes scanned: ours */
+#define DNS_NAME_WIRE_MAX	255	/* RFC 1035 2.3.4, wire form incl. root */
+#define DNS_ANSWERS_MAX		64	/* MX/A/AAAA/TXT/PTR kept per answer: ours */
+#define DNS_TXT_MAX		4096	/* one TXT record, strings joined: ours */
+#define DNS_QUERY_TIMEOUT_SEC	5	/* one lookup, retries included: ours */
 
 #endif
