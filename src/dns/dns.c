@@ -197,15 +197,16 @@ dns_query_free(struct dns_query *q)
 static void
 dns_destroy(struct dns *d)
 {
-	struct dns_query *q;
+	struct dns_query *q, *next;
 
-	while ((q = d->pending) != NULL) {
+	for (q = d->pending; q != NULL; q = next) {
+		next = q->next;
 		/* Not found means unbound already answered it; either way
 		 * its callback can no longer run once the context is gone. */
 		(void)ub_cancel(d->ctx, q->async_id);
-		dns_query_unlink(q);
 		dns_query_free(q);
 	}
+	d->pending = NULL;
 	event_free(d->ev);
 	ub_ctx_delete(d->ctx);
 	free(d);
@@ -295,7 +296,7 @@ dns_result_fill(struct dns_result *r, int type, const struct ub_result *u)
 	struct buf txt;
 	size_t n = 0, i;
 
-	while (u->data[n] != NULL && n < DNS_ANSWERS_MAX)
+	while (n < DNS_ANSWERS_MAX && u->data[n] != NULL)
 		n++;
 	/* Room for n of the queried type; the rest stays NULL. */
 	if (type == DNS_TYPE_MX)

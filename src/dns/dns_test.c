@@ -68,7 +68,7 @@ start_server(void **state)
 	if (f == NULL || fgets(line, sizeof(line), f) == NULL)
 		return -1;
 	fclose(f);
-	snprintf(server, sizeof(server), "127.0.0.1:%d", atoi(line));
+	snprintf(server, sizeof(server), "127.0.0.1:%d", (int)strtol(line, NULL, 10));
 	return 0;
 }
 
