@@ -344,7 +344,7 @@ struct queue_commit_job {
 struct queue_committer {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
-	struct queue_commit_job	*todo, *finished;
+	struct queue_commit_job	*waiting, *finished;	/* to commit; committed */
 	bool			 stopping;
 	size_t			 pending;
 	pthread_t		 thread;
@@ -401,10 +401,10 @@ queue_commit_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		while (c->todo == NULL && !c->stopping)
+		while (c->waiting == NULL && !c->stopping)
 			pthread_cond_wait(&c->cv, &c->mu);
-		batch = c->todo;
-		c->todo = NULL;
+		batch = c->waiting;
+		c->waiting = NULL;
 		pthread_mutex_unlock(&c->mu);
 		if (batch == NULL)
 			return NULL;
@@ -478,8 +478,8 @@ queue_commit(struct queue_committer *c, struct queue_writer **wp,
 	*wp = NULL;
 	c->pending++;
 	pthread_mutex_lock(&c->mu);
-	j->next = c->todo;
-	c->todo = j;
+	j->next = c->waiting;
+	c->waiting = j;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
