@@ -16,22 +16,8 @@ set -eu
 
 PORT=${POSTFIX_PORT:-2625}
 
-die() { echo "postfix.sh: $*" >&2; exit 1; }
-
-# kill -0 alone would take a zombie for a live process.
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-
-usage() { echo "usage: postfix.sh start|stop|pid DIR" >&2; exit 2; }
-
-[ $# -eq 2 ] || usage
-cmd=$1
-dir=$2
-case "$dir" in /*) ;; *) dir=$(pwd)/$dir ;; esac
-[ "$dir" != / ] || die "refusing DIR=/"
+name=postfix.sh
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
 pf=$dir/postfix
 conf=$pf/etc
 queue=$pf/queue
@@ -192,15 +178,6 @@ wait_port() {
 	return 1
 }
 
-# Earlier instances are moved aside, not deleted: on a file system without
-# a journal, ext4 skips recently freed inodes when allocating new ones, so
-# thousands of deletions right before a run slow whichever server runs
-# next. bench/run.sh deletes the lot at the end.
-retire_dir() {
-	[ -e "$1" ] || return 0
-	mkdir -p "$dir/trash"
-	mv "$1" "$dir/trash/$(basename "$1").$$.$(date +%s%N)"
-}
 
 start() {
 	[ "$(id -u)" = 0 ] || die "must run as root (Postfix's master needs it)"
