@@ -5,6 +5,7 @@ tests helpers to drive it with real clients. Every server is started under
 
 import os
 import pwd
+import re
 import signal
 import smtplib
 import socket
@@ -19,6 +20,7 @@ BIN = os.environ.get("POSTERN_BIN", str(Path(__file__).resolve().parents[2] / "b
 PASSWORD = "correct horse battery"
 IS_ROOT = os.geteuid() == 0
 RUN_AS = "postern" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+NO_DNS = "127.0.0.1:9"  # discard: nothing listens there
 
 
 def free_ports(n, host="127.0.0.1"):
@@ -76,6 +78,10 @@ class Postern:
             'checks = { verify_sender_domain = false; spf = "off"; rdns = "off"; };'
         relay = "" if "relay" in extra else \
             'relay = { trusted_networks = ["127.0.0.1/32", "::1/128"]; };'
+        # Never a query off loopback: without a test DNS server, lookups go
+        # to a loopback port where nothing answers (they fail at once).
+        dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
+            f'dns = {{ servers = ["{NO_DNS}"]; }};'
         return f"""
 hostname = "{self.hostname}";
 data_dir = "{self.data_dir}";
@@ -88,6 +94,7 @@ listen = (
 log = {{ file = "{self.log}"; level = "info"; }};
 {checks}
 {relay}
+{dns}
 {extra}
 """
 

@@ -95,11 +95,20 @@ def test_no_auto_reply_to_automatic_mail(away, sink):
 
 
 def test_autoresponders_disabled(away, sink):
+    """bob's domain says no; dan@example.net (enabled) is the control."""
     away.cli("domain", "set", "example.org", "autoresponders=disabled")
+    away.cli("domain", "add", "example.net")
+    away.cli("domain", "set", "example.net", "autoresponders=enabled")
+    away.add_user("dan@example.net")
+    away.cli("user", "set", "dan@example.net", "autoreply=Dan is away.")
     mail_bob(away, "friend@spf.example")
+    send_smtp(away, "dan@example.net", "control@remote.example")
     away.wait_messages(BOB, 1)
+    away.wait_messages("dan@example.net", 1)
+    sink.wait(pred=lambda t: t.mail_from == "", timeout=15)
     wait_queue_empty(away)
-    stays(lambda: replies(sink) == [], 1.0, f"no auto-reply: {replies(sink)}")
+    stays(lambda: replied_to(sink) == ["control@remote.example"], 0.5,
+          f"replies: {replied_to(sink)}")
 
 
 def test_autoresponders_require_spf(make_outbound, sink):
