@@ -3,9 +3,9 @@ per-test data_dir, config, Maildirs and self-signed certificate, and gives
 tests helpers to drive it with real clients. Every server is started under
 `timeout`, so it stops by itself even if the test run is killed."""
 
+import re
 import os
 import pwd
-import re
 import signal
 import smtplib
 import socket
@@ -20,7 +20,6 @@ BIN = os.environ.get("POSTERN_BIN", str(Path(__file__).resolve().parents[2] / "b
 PASSWORD = "correct horse battery"
 IS_ROOT = os.geteuid() == 0
 RUN_AS = "postern" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
-NO_DNS = "127.0.0.1:9"  # discard: nothing listens there
 
 
 def free_ports(n, host="127.0.0.1"):
@@ -78,10 +77,10 @@ class Postern:
             'checks = { verify_sender_domain = false; spf = "off"; rdns = "off"; };'
         relay = "" if "relay" in extra else \
             'relay = { trusted_networks = ["127.0.0.1/32", "::1/128"]; };'
-        # Never a query off loopback: without a test DNS server, lookups go
-        # to a loopback port where nothing answers (they fail at once).
+        # Never the system's resolver: a loopback port with no server, so
+        # that a remote recipient is deferred at once (451 4.4.3).
         dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
-            f'dns = {{ servers = ["{NO_DNS}"]; }};'
+            'dns = { servers = ["127.0.0.1:9"]; };'
         return f"""
 hostname = "{self.hostname}";
 data_dir = "{self.data_dir}";

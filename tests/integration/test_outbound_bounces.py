@@ -123,6 +123,12 @@ def control_bounce(p, sink):
     wait_queue_empty(p)
 
 
+def bounce_logged(p, qid):
+    """SPEC section 6: every bounce is logged, a DSN left unsent too."""
+    return p.wait_log(f"queue_id={qid}", timeout=5) and [
+        line for line in p.log_lines() if "event=bounce" in line and f"queue_id={qid}" in line]
+
+
 def dsns_to(sink, sender):
     return [t for t in sink.messages if t.mail_from == "" and t.rcpts == [sender]]
 
@@ -146,9 +152,10 @@ def test_bounces_enabled_dsn_goes_to_the_senders_mx(fwd, sink):
 def test_bounces_disabled_no_dsn_to_an_outside_sender(fwd, sink):
     fwd.cli("domain", "set", "example.org", "bounces=disabled")
     control_domain(fwd)
-    bounce_from_outside(fwd, sink, "friend@spf.example")
+    qid = bounce_from_outside(fwd, sink, "friend@spf.example")
     control_bounce(fwd, sink)
     stays(lambda: dsns_to(sink, "friend@spf.example") == [], 0.5, f"no DSN: {sink.from_null()}")
+    assert bounce_logged(fwd, qid), "the DSN left unsent is not logged (event=bounce)"
 
 
 def test_bounces_require_spf(make_outbound, sink):
@@ -189,10 +196,12 @@ def test_a_bounce_is_never_bounced(fwd, sink):
                                   to="fwd@example.org"))
     assert code == 250, text
     c.quit()
-    wait_delivery(fwd, DEST, "bounced")
+    qid = text.decode().rsplit(" ", 1)[-1]
+    wait_delivery(fwd, DEST, "bounced", qid=qid)
     control_bounce(fwd, sink)
     # MAIL from <> (the bounce), from control (refused too), <> (its DSN).
     stays(lambda: len(sink.mails) == 3, 0.5, f"no further mail: {sink.mails}")
     assert [t.rcpts for t in sink.from_null()] == [["control@remote.example"]], sink.messages
     for who in ("alice@example.org", "bob@example.org", "postmaster@example.org"):
         assert fwd.messages(who) == [], who
+    assert bounce_logged(fwd, qid), "the DSN not made is not logged (event=bounce)"

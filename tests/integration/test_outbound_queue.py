@@ -45,7 +45,7 @@ def test_queue_list_shows_a_deferred_recipient(outbound, make_sink):
 
 
 def test_queue_flush_retries_now(make_outbound, make_sink):
-    p = make_outbound(retry='["1h"]')
+    p = make_outbound(retry='["1h"]', max_lifetime='"1d"')
     sink = make_sink("127.0.0.3", start=False)
     qid = submit(p, RCPT)
     deferred_once(p)
@@ -65,7 +65,7 @@ def test_queue_release_retries_one_message_and_restarts_its_schedule(make_outbou
     """retry = 2s then 1h: after two failures the next try is an hour away.
     release makes it due now and restarts the schedule: the attempt after
     the released one comes 2 s later, not 1 h."""
-    p = make_outbound(retry='["2s", "1h"]')
+    p = make_outbound(retry='["2s", "1h"]', max_lifetime='"1d"')
     sink = make_sink("127.0.0.3", start=False)
     held = submit(p, RCPT)
     other = submit(p, "dave@peer.example")
@@ -91,7 +91,7 @@ def test_queue_release_unknown_id_fails(outbound):
 
 
 def test_queue_delete_removes_without_bounce(make_outbound, make_sink):
-    p = make_outbound(retry='["1h"]')
+    p = make_outbound(retry='["1h"]', max_lifetime='"1d"')
     sink = make_sink("127.0.0.3", start=False)
     qid = submit(p, RCPT)
     deferred_once(p)
