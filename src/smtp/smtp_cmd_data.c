@@ -73,7 +73,7 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	 * bounces) never see a pass.
 	 */
 	for (size_t i = 0; i < s->ntargets; i++)
-		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].key,
+		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].orig,
 		    s->targets[i].key);
 	s->qw = queue_writer_open(&env, &err);
 	memcpy(s->queue_id, env.id, sizeof(env.id));

@@ -310,3 +310,13 @@ def test_user_forward_loop_delivers_once(postern):
     send(postern, ["bob@example.org"])
     settle(postern, "bob@example.org")
     assert postern.messages("alice@example.org") == []
+
+
+def test_queue_keeps_each_rcpt_as_written(postern):
+    # The queue's original recipient is the RCPT TO that led to a target
+    # (DSN Original-Recipient, auto-replies of users who forward); its local
+    # part as written, its domain in lower case (smtp_addr_text()).
+    postern.cli("alias", "add", "fwd@example.org", "friend@example.com")
+    qid = send(postern, ["FWD@Example.org"])
+    env = (postern.data_dir / "queue" / qid).read_bytes().split(b"\n\n", 1)[0]
+    assert b"\nrcpt queued\tR\tFWD@example.org\tfriend@example.com\n" in env, env
