@@ -159,16 +159,16 @@ dsn_status_from_reply(const char *reply, enum dsn_action action, char *out,
 static int
 dsn_read_headers(const struct dsn_request *req, struct buf *hdr)
 {
-	uint64_t want = req->env->body_len < DSN_HEADERS_MAX ?
-	    req->env->body_len : DSN_HEADERS_MAX;
+	size_t want = DSN_HEADERS_MAX, got = 0, len;
 	char *p;
-	size_t got = 0, len;
 
+	if (req->env->body_len < (uint64_t)want)
+		want = (size_t)req->env->body_len;
 	if (req->fd < 0 || want == 0)
 		return 0;
-	p = xmalloc((size_t)want);
+	p = xmalloc(want);
 	while (got < want) {
-		ssize_t n = pread(req->fd, p + got, (size_t)want - got,
+		ssize_t n = pread(req->fd, p + got, want - got,
 		    (off_t)(req->env->body_off + got));
 
 		if (n == -1 && errno == EINTR)

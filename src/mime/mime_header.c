@@ -237,8 +237,11 @@ mime_b64(struct buf *out, const unsigned char *p, size_t n)
 			v |= p[i + 2];
 		o[0] = tbl[v >> 18 & 63];
 		o[1] = tbl[v >> 12 & 63];
-		o[2] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-		o[3] = i + 2 < n ? tbl[v & 63] : '=';
+		o[2] = o[3] = '=';
+		if (i + 1 < n)
+			o[2] = tbl[v >> 6 & 63];
+		if (i + 2 < n)
+			o[3] = tbl[v & 63];
 		buf_append(out, o, 4);
 	}
 }

@@ -95,7 +95,7 @@ route_fwd_on_path(const struct route_walk *w, const char *key)
  * mailbox, so a mistake or a loop loses nothing and ends here.
  */
 static enum route_rc
-route_forward(struct route_walk *w, const char *key, uint64_t quota,
+route_forward(struct route_walk *w, const char *key, uint64_t quota, /* NOLINT(misc-no-recursion): the forward half of route_key()'s recursion, bounded by ALIAS_DEPTH_MAX and ALIAS_TARGETS_MAX */
     const char *forward, bool keep, unsigned depth)
 {
 	enum route_rc fr = ROUTE_UNKNOWN;
