@@ -134,7 +134,8 @@ struct dir_autoreply {
  * enabled), and no reply went from this user to this sender (compared in
  * any case) in the DIR_AUTOREPLY_INTERVAL_SEC before `now`. The check and
  * the record are one transaction, committed (synchronous = FULL) before
- * DIR_FOUND is returned, so two processes never both answer. DIR_ABSENT:
+ * DIR_FOUND is returned, so two processes never both answer (inside
+ * directory_begin() it is a savepoint of the caller's transaction instead). DIR_ABSENT:
  * no reply (also for <>, an invalid user or an over-long sender).
  * DIR_TEMPFAIL: database error; nothing recorded.
  */
