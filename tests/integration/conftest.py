@@ -352,8 +352,14 @@ def make_sink(mx_port):
 
 @pytest.fixture
 def sink(make_sink):
-    """The MX of peer.example and remote.example (127.0.0.3), running."""
+    """The MX of peer.example (127.0.0.3), running."""
     return make_sink("127.0.0.3")
+
+
+@pytest.fixture
+def home(make_sink):
+    """The MX of the outside senders' domains (127.0.0.6), running."""
+    return make_sink("127.0.0.6", hostname="mx.remote.example")
 
 
 @pytest.fixture

@@ -240,16 +240,18 @@ def mx_zone(domain, *mxs):
     return zone
 
 
-# The zone every outbound test starts from. Sinks: 127.0.0.3 (peer.example,
-# remote.example: the outside senders, so DSNs and auto-replies to them
-# arrive there), 127.0.0.4 (other.example), 127.0.0.5 (a second Postern).
+# The zone every outbound test starts from. Sinks: 127.0.0.3 (peer.example),
+# 127.0.0.4 (other.example), 127.0.0.5 (a second Postern), 127.0.0.6 (the MX
+# of the outside senders' domains remote.example, spf.example and
+# nospf.example: DSNs and auto-replies to them arrive there, and mail that
+# went to the wrong domain's MX shows).
 # 127.0.0.2 is the untrusted client address: nothing listens on it at
 # delivery.port, so an MX there refuses connections.
 SPF_PASS = "v=spf1 ip4:127.0.0.2 -all"
 OUT_ZONE = {
     **mx_zone("peer.example", (10, "mx1.peer.example", "127.0.0.3")),
     **mx_zone("other.example", (10, "mx1.other.example", "127.0.0.4")),
-    **mx_zone("remote.example", (10, "mx.remote.example", "127.0.0.3")),
+    **mx_zone("remote.example", (10, "mx.remote.example", "127.0.0.6")),
     # Outside senders with and without an SPF record that passes 127.0.0.2.
     "spf.example": [("MX", 10, "mx.remote.example"), ("TXT", SPF_PASS)],
     "nospf.example": [("MX", 10, "mx.remote.example")],
