@@ -1,0 +1,173 @@
+/*
+ * remote_int: what the files of the remote module share, and nothing
+ * else includes: remote.c (attempts: routing, MX and address lookups,
+ * outcome, the idle connections), remote_smtp.c (one connection: the SMTP
+ * client dialogue). remote_ehlo.c and remote_body.c are pure helpers with
+ * their own headers.
+ */
+#ifndef POSTERN_REMOTE_INT_H
+#define POSTERN_REMOTE_INT_H
+
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/buf.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "delivery/remote.h"
+#include "delivery/remote_body.h"
+#include "delivery/remote_ehlo.h"
+#include "smtp/smtp_reply.h"
+
+#define REMOTE_MX_MAX		10	/* MX hosts per attempt: ours */
+#define REMOTE_ADDRS_MAX	20	/* addresses tried per attempt: ours */
+#define REMOTE_IDLE_MAX		50	/* idle connections kept: ours */
+#define REMOTE_IN_MAX		(64 * 1024)	/* read high-watermark: ours;
+						 * above SMTP_REPLY_MAX */
+#define REMOTE_OUT_HIGH		(256 * 1024)	/* body bytes queued: ours */
+#define REMOTE_OUT_LOW		(64 * 1024)	/* refilled below this */
+#define REMOTE_CREDS_MAX	1024	/* the credentials file: ours */
+#define REMOTE_DEFAULT_PORT	25	/* relayhost without a port */
+
+struct event;
+struct event_base;
+struct bufferevent;
+struct remote_conn;
+struct remote_attempt;
+
+/*
+ * How informative a temporary failure is: the outcome keeps the last reply
+ * of the highest rank seen (SPEC: the reply the sender would want to read).
+ */
+enum remote_rank {
+	RANK_NONE,
+	RANK_DNS,	/* a lookup failed */
+	RANK_CONNECT,	/* refused, unreachable, connect timeout */
+	RANK_PROTOCOL,	/* garbage, lost connection, TLS, timeouts */
+	RANK_PEER,	/* the peer said why */
+};
+
+enum remote_rcpt_state {
+	RS_PENDING,	/* not yet offered, or offered and refused for now */
+	RS_ACCEPTED,	/* 2xx to RCPT in the transaction in progress */
+	RS_FINAL,	/* has its status and reply for the outcome */
+};
+
+/* One MX host; the dns arg of its A and AAAA lookups (dns_cancel()). */
+struct remote_mx {
+	struct remote_attempt	*a;
+	char			*host;	/* name (SNI, logs), or the literal */
+	unsigned		 pref;
+	struct sockaddr_storage	*addr[2];	/* [0] A, [1] AAAA; port 0 */
+	size_t			 naddr[2];
+	int			 pending;	/* lookups not answered yet */
+	bool			 tempfail;	/* one of them failed for now */
+};
+
+struct remote {
+	struct event_base	*base;
+	const struct config	*cfg;
+	struct dns		*dns;
+	SSL_CTX			*tls;
+	struct buf		 auth;		/* base64 of "\0user\0pass", or empty */
+	/* delivery.relayhost, split; relay_host NULL when MX delivery. */
+	char			*relay_host;
+	unsigned		 relay_port;
+	bool			 relay_bracketed;
+	struct log_ctx		 log;
+	struct remote_attempt	*attempts;	/* in progress */
+	size_t			 nattempts;
+	struct remote_conn	*idle;		/* kept for the next job */
+	size_t			 nidle;
+	struct remote_conn	*quitting;	/* QUIT sent, reply awaited */
+};
+
+struct remote_attempt {
+	struct remote		*r;
+	char			*queue_id, *domain, *from;
+	char			**rcpts;
+	size_t			 nrcpts;
+	struct remote_rcpt_result *res;
+	enum remote_rcpt_state	*state;
+	int			 body_fd;
+	uint64_t		 body_off, body_len;
+	bool			 scanned;	/* wire_len, eightbit known */
+	uint64_t		 wire_len;
+	bool			 eightbit;
+	bool			 utf8;		/* an address is not ASCII */
+	remote_done_fn		 done;
+	void			*arg;
+
+	char			*key;		/* destination, for reuse */
+	bool			 routed;	/* lookups or literals set up */
+	bool			 implicit;	/* mx[0] is the domain (RFC 5321 5.1) */
+	unsigned		 port;
+	struct remote_mx	 mx[REMOTE_MX_MAX];
+	size_t			 nmx;
+	size_t			 cur_mx, cur_addr, ntried;
+	bool			 waiting;	/* for the current MX's lookups */
+	struct sockaddr_storage	 last_sa;	/* for the retry in clear */
+	bool			 cleared;	/* that retry was made */
+	struct remote_conn	*conn;
+
+	char			 temp[REMOTE_REPLY_MAX];	/* best 4xx so far */
+	enum remote_rank	 temp_rank;
+	char			 peer_mx[SMTP_DOMAIN_MAX + 1];
+	char			 peer_ip[INET6_ADDRSTRLEN];
+	char			 peer_tls[16];
+	struct event		*done_ev;
+	bool			 finished;
+	struct remote_attempt	*prev, *next;
+};
+
+/* ---- remote.c, for remote_smtp.c ---- */
+
+/* Records a 4xx reply of rank; kept when at least as informative. */
+void	remote_attempt_temp(struct remote_attempt *a, enum remote_rank rank,
+	    const char *reply);
+/* Gives every recipient not yet final status and reply. */
+void	remote_attempt_all(struct remote_attempt *a, enum remote_status st,
+	    const char *reply);
+void	remote_rcpt_set(struct remote_attempt *a, size_t i,
+	    enum remote_status st, const char *reply);
+/*
+ * The connection failed before the peer answered MAIL (it is already
+ * detached and freed): try the next address; retry_clear asks for the
+ * same address again without STARTTLS (opportunistic TLS, once).
+ */
+void	remote_attempt_host_failed(struct remote_attempt *a, bool retry_clear);
+/* Ends the attempt: done runs from the loop, soon. */
+void	remote_attempt_finish(struct remote_attempt *a);
+/* Reads the body once for SIZE= and 8BITMIME; -1 on a local I/O error. */
+int	remote_attempt_scan(struct remote_attempt *a);
+
+/* ---- remote_smtp.c ---- */
+
+/*
+ * Connects a to sa (port set) for mx host; a->conn is set. -1 when the
+ * connection cannot even start (reason recorded with remote_attempt_temp).
+ */
+int	remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
+	    const char *host, bool no_starttls);
+/* An idle connection to key, taken out of r->idle, or NULL. */
+struct remote_conn *remote_conn_take_idle(struct remote *r, const char *key);
+/* Starts a's transaction on an idle connection taken for it. */
+void	remote_conn_reuse(struct remote_conn *c, struct remote_attempt *a);
+/* Frees at once, whatever it is doing; unlinks it from any list. */
+void	remote_conn_free(struct remote_conn *c);
+
+/* snprintf() that truncates quietly: replies are cut at REMOTE_REPLY_MAX
+ * by design (remote.h). */
+void	remote_fmt(char *out, size_t outlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* "NNN X.Y.Z text" for a parsed reply, the enhanced code made up from the
+ * class when the peer sent none; one line of at most outlen - 1 bytes. */
+void	remote_reply_format(const struct smtp_resp *resp, char *out,
+	    size_t outlen);
+
+#endif
