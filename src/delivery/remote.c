@@ -80,7 +80,7 @@ remote_creds_load(struct remote *r, const char *path, char *err, size_t errlen)
 	char text[REMOTE_CREDS_MAX + 1];
 	const char *why = NULL;
 	struct stat st;
-	ssize_t n = 0;
+	ssize_t n;
 	int fd, rc = -1;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
@@ -139,6 +139,8 @@ remote_new(struct event_base *base, const struct config *cfg,
 	r->dns = dns;
 	r->log.service = "qmgr";
 	buf_init(&r->auth, 0);
+	if ((r->reap = event_new(base, -1, 0, remote_conn_reap_cb, r)) == NULL)
+		fatal("remote: event_new failed");
 	if (*cfg->delivery.relayhost != '\0')
 		remote_relay_split(r, cfg->delivery.relayhost);
 	if (*cfg->delivery.relayhost_credentials != '\0' &&
@@ -336,6 +338,8 @@ remote_free(struct remote **rp)
 		remote_conn_free(r->idle);
 	while (r->quitting != NULL)
 		remote_conn_free(r->quitting);
+	remote_conn_reap_cb(-1, 0, r);
+	event_free(r->reap);
 	buf_wipe(&r->auth);
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);

@@ -72,6 +72,14 @@ test_bare_cr_is_a_line_end(void **state)
 	expect("\r\r\n", "\r\n\r\n");
 }
 
+/* A fixed sequence (LCG of Numerical Recipes): the same inputs each run. */
+static uint32_t
+next(uint32_t *seed)
+{
+	*seed = *seed * 1664525u + 1013904223u;
+	return *seed >> 8;
+}
+
 /* What the server's decoder makes of our stream is the message. */
 static void
 test_round_trip_through_the_decoder(void **state)
@@ -81,15 +89,15 @@ test_round_trip_through_the_decoder(void **state)
 	struct smtp_data_dec d;
 	struct buf back;
 	size_t n, used;
-	unsigned seed = 1;
+	uint32_t seed = 1;
 
 	(void)state;
 	buf_init(&back, 64);
 	for (int round = 0; round < 20000; round++) {
-		size_t len = (size_t)(rand_r(&seed) % (int)sizeof(in));
+		size_t len = next(&seed) % sizeof(in);
 
 		for (size_t i = 0; i < len; i++)
-			in[i] = alphabet[rand_r(&seed) % (int)sizeof(alphabet)];
+			in[i] = alphabet[next(&seed) % sizeof(alphabet)];
 		n = encode(in, len, len / 2, out);
 		memcpy(out + n, ".\r\n", 3);
 		smtp_data_init(&d);
@@ -128,14 +136,9 @@ test_scan(void **state)
 	    3 * REMOTE_BODY_CHUNK);
 	assert_int_equal(remote_body_scan(fd, 6, 3 * REMOTE_BODY_CHUNK, &wire,
 	    &eight), 0);
-	/* Each line: 99 + one stuffed dot + CRLF; the last, partial line
-	 * gets its stuffing and a CRLF too. */
-	{
-		size_t full = 3 * REMOTE_BODY_CHUNK / 100, rest =
-		    3 * REMOTE_BODY_CHUNK % 100;
-
-		assert_int_equal(wire, full * 102 + (rest > 0 ? rest + 3 : 0));
-	}
+	/* Each line: 99 dots, one more for stuffing, CRLF; the last,
+	 * partial line (3 * 65536 % 100 = 8 dots) the same. */
+	assert_int_equal(wire, 3 * REMOTE_BODY_CHUNK / 100 * 102 + 8 + 3);
 	assert_false(eight);
 	assert_int_equal(pwrite(fd, "\x80", 1, 6 + 2 * REMOTE_BODY_CHUNK + 5), 1);
 	assert_int_equal(remote_body_scan(fd, 6, 3 * REMOTE_BODY_CHUNK, &wire,

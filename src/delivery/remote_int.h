@@ -9,6 +9,7 @@
 #define POSTERN_REMOTE_INT_H
 
 #include <arpa/inet.h>
+#include <event2/util.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -84,6 +85,10 @@ struct remote {
 	struct remote_conn	*idle;		/* kept for the next job */
 	size_t			 nidle;
 	struct remote_conn	*quitting;	/* QUIT sent, reply awaited */
+	/* Closed connections wait here for `reap`: one may be closed inside
+	 * its own callbacks, which then must still find it. */
+	struct remote_conn	*dead;
+	struct event		*reap;
 };
 
 struct remote_attempt {
@@ -157,8 +162,11 @@ int	remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
 struct remote_conn *remote_conn_take_idle(struct remote *r, const char *key);
 /* Starts a's transaction on an idle connection taken for it. */
 void	remote_conn_reuse(struct remote_conn *c, struct remote_attempt *a);
-/* Frees at once, whatever it is doing; unlinks it from any list. */
+/* Closes at once, whatever it is doing: the socket, timer and buffers
+ * go now, the struct at the next reap (c->dead is then true). */
 void	remote_conn_free(struct remote_conn *c);
+/* The reap event: frees the closed connections (also from remote_free). */
+void	remote_conn_reap_cb(evutil_socket_t fd, short what, void *arg);
 
 /* snprintf() that truncates quietly: replies are cut at REMOTE_REPLY_MAX
  * by design (remote.h). */

@@ -87,12 +87,9 @@ struct remote_conn {
 	uint64_t		 body_pos;
 	char			*chunk;
 
-	struct remote_conn	*prev, *next;	/* r->idle or r->quitting */
+	struct remote_conn	*prev, *next;	/* r->idle, r->quitting, r->dead */
 	struct remote_conn	**list;		/* which one, or NULL */
-	/* Inside one of c's callbacks, a free only marks c dead; the
-	 * callback frees it on the way out (remote_conn_leave()). */
-	int			 busy;
-	bool			 dead;
+	bool			 dead;		/* closed, waiting for the reap */
 };
 
 static void remote_conn_after_ehlo(struct remote_conn *c);
@@ -139,7 +136,6 @@ remote_conn_free(struct remote_conn *c)
 {
 	if (c->dead)
 		return;
-	c->dead = true;
 	remote_conn_unlist(c);
 	if (c->a != NULL && c->a->conn == c)
 		c->a->conn = NULL;
@@ -157,21 +153,23 @@ remote_conn_free(struct remote_conn *c)
 	c->cmds = NULL;
 	c->chunk = NULL;
 	c->key = NULL;
-	if (c->busy == 0)
-		free(c);
+	c->dead = true;
+	remote_conn_list(c, &c->r->dead);
+	event_active(c->r->reap, EV_TIMEOUT, 0);
 }
 
-static void
-remote_conn_enter(struct remote_conn *c)
+void
+remote_conn_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
-	c->busy++;
-}
+	struct remote *r = arg;
+	struct remote_conn *c;
 
-static void
-remote_conn_leave(struct remote_conn *c)
-{
-	if (--c->busy == 0 && c->dead)
+	(void)fd;
+	(void)what;
+	while ((c = r->dead) != NULL) {
+		r->dead = c->next;
 		free(c);
+	}
 }
 
 static void
@@ -869,7 +867,6 @@ remote_conn_read_cb(struct bufferevent *bev, void *arg)
 	ev_ssize_t n;
 	size_t used;
 
-	remote_conn_enter(c);
 	/* Stops when c dies or changes its bufferevent (STARTTLS). */
 	while (!c->dead && c->bev == bev &&
 	    (n = evbuffer_copyout(in, chunk, sizeof(chunk))) > 0) {
@@ -888,7 +885,6 @@ remote_conn_read_cb(struct bufferevent *bev, void *arg)
 		remote_conn_on_reply(c, &resp);
 		smtp_resp_clear(&resp);
 	}
-	remote_conn_leave(c);
 }
 
 static void
@@ -897,10 +893,8 @@ remote_conn_write_cb(struct bufferevent *bev, void *arg)
 	struct remote_conn *c = arg;
 
 	(void)bev;
-	remote_conn_enter(c);
 	if (c->state == RC_BODY)
 		remote_conn_fill(c);
-	remote_conn_leave(c);
 }
 
 static void
@@ -942,7 +936,6 @@ remote_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)bev;
-	remote_conn_enter(c);
 	if ((what & BEV_EVENT_CONNECTED) && c->state == RC_CONNECTING)
 		remote_conn_set_state(c, RC_GREETING);
 	else if ((what & BEV_EVENT_CONNECTED) && c->state == RC_HANDSHAKE)
@@ -956,7 +949,6 @@ remote_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else
 		remote_conn_broken(c, err != 0 ? strerror(err) :
 		    "connection error");
-	remote_conn_leave(c);
 }
 
 /* ---- opening and reusing ---- */
