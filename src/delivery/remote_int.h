@@ -1,9 +1,10 @@
 /*
  * remote_int: what the files of the remote module share, and nothing
- * else includes: remote.c (attempts: routing, MX and address lookups,
- * outcome, the idle connections), remote_smtp.c (one connection: the SMTP
- * client dialogue). remote_ehlo.c and remote_body.c are pure helpers with
- * their own headers.
+ * else includes: remote.c (the context, attempts and their outcome),
+ * remote_route.c (MX and address lookups, the walk over addresses),
+ * remote_conn.c (one connection: I/O, timeouts, failures, reuse) and
+ * remote_smtp.c (the client dialogue). remote_ehlo.c and remote_body.c
+ * are pure helpers with their own headers.
  */
 #ifndef POSTERN_REMOTE_INT_H
 #define POSTERN_REMOTE_INT_H
@@ -129,7 +130,12 @@ struct remote_attempt {
 	struct remote_attempt	*prev, *next;
 };
 
-/* ---- remote.c, for remote_smtp.c ---- */
+/* ---- remote.c ---- */
+
+/* snprintf() that truncates quietly: replies are cut at REMOTE_REPLY_MAX
+ * by design (remote.h). */
+void	remote_fmt(char *out, size_t outlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* Records a 4xx reply of rank; kept when at least as informative. */
 void	remote_attempt_temp(struct remote_attempt *a, enum remote_rank rank,
@@ -139,18 +145,86 @@ void	remote_attempt_all(struct remote_attempt *a, enum remote_status st,
 	    const char *reply);
 void	remote_rcpt_set(struct remote_attempt *a, size_t i,
 	    enum remote_status st, const char *reply);
-/*
- * The connection failed before the peer answered MAIL (it is already
- * detached and freed): try the next address; retry_clear asks for the
- * same address again without STARTTLS (opportunistic TLS, once).
- */
-void	remote_attempt_host_failed(struct remote_attempt *a, bool retry_clear);
+/* remote_attempt_all() with a made-up reply. */
+void	remote_attempt_allf(struct remote_attempt *a, enum remote_status st,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Ends the attempt: done runs from the loop, soon. */
 void	remote_attempt_finish(struct remote_attempt *a);
 /* Reads the body once for SIZE= and 8BITMIME; -1 on a local I/O error. */
 int	remote_attempt_scan(struct remote_attempt *a);
 
-/* ---- remote_smtp.c ---- */
+/* ---- remote_route.c ---- */
+
+/* Sets up where a goes and connects to its first address (or ends it). */
+void	remote_attempt_route(struct remote_attempt *a);
+/*
+ * The connection failed before the peer answered MAIL (it is already
+ * detached and closed): try the next address; retry_clear asks for the
+ * same address again without STARTTLS (opportunistic TLS, once). An
+ * attempt that was not routed yet (it had an idle connection) is now.
+ */
+void	remote_attempt_host_failed(struct remote_attempt *a, bool retry_clear);
+/* The attempt's lookups still pending never call back (dns_cancel()). */
+void	remote_attempt_cancel_dns(struct remote_attempt *a);
+/* The destination's name in replies and the reuse key: the relayhost's
+ * host, or the domain. */
+const char *remote_dest(const struct remote_attempt *a);
+
+/* ---- one connection: remote_conn.c and remote_smtp.c ---- */
+
+enum remote_conn_state {
+	RC_CONNECTING,
+	RC_GREETING,	/* waiting for the 220 */
+	RC_EHLO,
+	RC_HELO,	/* EHLO got a 5xx (RFC 5321 4.1.4) */
+	RC_STARTTLS,	/* waiting for its 220 */
+	RC_HANDSHAKE,
+	RC_AUTH,
+	RC_TX,		/* MAIL, RCPT..., DATA: replies in order */
+	RC_BODY,	/* 354 seen, the message going out */
+	RC_DOT,		/* ".", waiting for the final reply */
+	RC_IDLE,	/* transaction done, kept for the next job */
+	RC_QUIT,	/* QUIT sent; freed on its reply, EOF or timeout */
+};
+
+#define REMOTE_DATA_INIT_SEC	120	/* RFC 5321 4.5.3.2.4: the 354 */
+
+enum remote_cmd_kind { CMD_MAIL, CMD_RCPT, CMD_DATA };
+
+struct remote_cmd {
+	enum remote_cmd_kind	 kind;
+	size_t			 rcpt;	/* CMD_RCPT: index in the job */
+};
+
+struct remote_conn {
+	struct remote		*r;
+	struct remote_attempt	*a;	/* NULL when idle or quitting */
+	enum remote_conn_state	 state;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	struct smtp_resp	 resp;
+	struct remote_ehlo	 ehlo;
+	bool			 tls, authed, no_starttls;
+	char			 host[SMTP_DOMAIN_MAX + 1];
+	char			 ip[INET6_ADDRSTRLEN];
+	char			 tls_version[16];
+	char			*key;	/* destination, while idle */
+
+	/* The transaction in progress. */
+	struct remote_cmd	*cmds;
+	size_t			 ncmds, nsent, nanswered;
+	bool			 mail_answered, mail_ok;
+	size_t			 naccepted;
+	struct remote_body_enc	 enc;
+	uint64_t		 body_pos;
+	char			*chunk;
+
+	struct remote_conn	*prev, *next;	/* r->idle, r->quitting, r->dead */
+	struct remote_conn	**list;		/* which one, or NULL */
+	bool			 dead;		/* closed, waiting for the reap */
+};
+
+/* remote_conn.c */
 
 /*
  * Connects a to sa (port set) for mx host; a->conn is set. -1 when the
@@ -168,14 +242,45 @@ void	remote_conn_free(struct remote_conn *c);
 /* The reap event: frees the closed connections (also from remote_free). */
 void	remote_conn_reap_cb(evutil_socket_t fd, short what, void *arg);
 
-/* snprintf() that truncates quietly: replies are cut at REMOTE_REPLY_MAX
- * by design (remote.h). */
-void	remote_fmt(char *out, size_t outlen, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-
 /* "NNN X.Y.Z text" for a parsed reply, the enhanced code made up from the
  * class when the peer sent none; one line of at most outlen - 1 bytes. */
-void	remote_reply_format(const struct smtp_resp *resp, char *out,
+void	remote_conn_reply_format(const struct smtp_resp *resp, char *out,
 	    size_t outlen);
+/* The timeout of the reply awaited in state st (RFC 5321 4.5.3.2). */
+unsigned remote_conn_timeout_sec(enum remote_conn_state st);
+void	remote_conn_arm_sec(struct remote_conn *c, unsigned sec);
+/* Enters st and arms its timeout. */
+void	remote_conn_set_state(struct remote_conn *c, enum remote_conn_state st);
+void	remote_conn_send(struct remote_conn *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A reply that stops this host, made a 4xx (remote_conn.c says how). */
+void	remote_conn_temp_reply(struct remote_conn *c,
+	    const struct smtp_resp *resp, const char *what, char *out,
+	    size_t outlen);
+void	remote_conn_log_fail(struct remote_conn *c, const char *reply,
+	    const char *detail);
+/* This host fails before MAIL was answered: the attempt moves on. */
+void	remote_conn_host_fail(struct remote_conn *c, enum remote_rank rank,
+	    const char *reply, bool polite, bool retry_clear);
+void	remote_conn_host_failf(struct remote_conn *c, enum remote_rank rank,
+	    bool polite, bool retry_clear, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* The transaction ends with reply for every recipient not final; c is
+ * kept idle (keep), closed (abort) or quits. */
+void	remote_conn_tx_end(struct remote_conn *c, const char *reply, bool keep,
+	    bool abort);
+void	remote_conn_read_cb(struct bufferevent *bev, void *arg);
+void	remote_conn_write_cb(struct bufferevent *bev, void *arg);
+void	remote_conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* remote_smtp.c */
+void	remote_smtp_on_reply(struct remote_conn *c, const struct smtp_resp *resp);
+/* Queues body up to REMOTE_OUT_HIGH (write callback, state RC_BODY). */
+void	remote_smtp_fill(struct remote_conn *c);
+void	remote_smtp_send_ehlo(struct remote_conn *c);
+/* Do delivery.tls or the relayhost's AUTH demand TLS of this peer? */
+bool	remote_smtp_tls_needed(const struct remote_conn *c);
+/* MAIL, RCPT..., DATA for c->a's recipients still open. */
+void	remote_smtp_begin_tx(struct remote_conn *c);
 
 #endif
