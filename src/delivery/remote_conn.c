@@ -226,12 +226,12 @@ remote_conn_temp_reply(struct remote_conn *c, const struct smtp_resp *resp,
 }
 
 void
-remote_conn_log_fail(struct remote_conn *c, const char *reply,
-    const char *detail)
+remote_conn_log_fail(struct remote_conn *c, const char *event,
+    const char *reply)
 {
-	log_kv(&c->r->log, LOGL_WARN, "remote_host_failed", "queue_id",
+	log_kv(&c->r->log, LOGL_WARN, event, "queue_id",
 	    c->a != NULL ? c->a->queue_id : NULL, "mx", c->host, "ip", c->ip,
-	    "reply", reply, "detail", detail, NULL);
+	    "reply", reply, NULL);
 }
 
 /*
@@ -244,7 +244,7 @@ remote_conn_host_fail(struct remote_conn *c, enum remote_rank rank,
 {
 	struct remote_attempt *a;
 
-	remote_conn_log_fail(c, reply, NULL);
+	remote_conn_log_fail(c, "remote_host_failed", reply);
 	if (c->a != NULL)
 		remote_attempt_temp(c->a, rank, reply);
 	a = remote_conn_detach(c);
@@ -323,7 +323,7 @@ remote_conn_broken(struct remote_conn *c, const char *why)
 		remote_conn_host_fail(c, RANK_PROTOCOL, reply, false, false);
 		return;
 	}
-	remote_conn_log_fail(c, reply, NULL);
+	remote_conn_log_fail(c, "remote_tx_failed", reply);
 	remote_conn_tx_end(c, reply, false, true);
 }
 
@@ -454,7 +454,7 @@ remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
 	    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
 	    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 	char reply[REMOTE_REPLY_MAX];
-	int fd;
+	int fd, err;
 
 	c->r = r;
 	c->a = a;
@@ -468,7 +468,8 @@ remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
 	if (fd == -1 || (c->timer = evtimer_new(r->base, remote_conn_timer_cb,
 	    c)) == NULL || (c->bev = bufferevent_socket_new(r->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		if (fd != -1 && c->bev == NULL)
+		err = fd == -1 ? errno : ENOMEM;
+		if (fd != -1)
 			close(fd);
 		goto fail;
 	}
@@ -476,14 +477,16 @@ remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
 	    remote_conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, REMOTE_IN_MAX);
 	remote_conn_set_state(c, RC_CONNECTING);
-	if (bufferevent_socket_connect(c->bev, sa, (int)len) == -1)
+	if (bufferevent_socket_connect(c->bev, sa, (int)len) == -1) {
+		err = errno;
 		goto fail;
+	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return 0;
 fail:
 	snprintf(reply, sizeof(reply), "451 4.4.1 connect to %s[%s]: %s",
-	    c->host, c->ip, strerror(errno));
-	remote_conn_log_fail(c, reply, NULL);
+	    c->host, c->ip, strerror(err));
+	remote_conn_log_fail(c, "remote_host_failed", reply);
 	remote_attempt_temp(a, RANK_CONNECT, reply);
 	remote_conn_free(c);	/* the caller goes on to the next address */
 	return -1;
@@ -508,6 +511,7 @@ remote_conn_take_idle(struct remote *r, const char *key)
 void
 remote_conn_reuse(struct remote_conn *c, struct remote_attempt *a)
 {
+	c->reused = true;
 	c->a = a;
 	a->conn = c;
 	remote_smtp_begin_tx(c);

@@ -205,6 +205,7 @@ struct remote_conn {
 	struct smtp_resp	 resp;
 	struct remote_ehlo	 ehlo;
 	bool			 tls, authed, no_starttls;
+	bool			 reused;	/* taken from r->idle once */
 	char			 host[SMTP_DOMAIN_MAX + 1];
 	char			 ip[INET6_ADDRSTRLEN];
 	char			 tls_version[16];
@@ -257,8 +258,9 @@ void	remote_conn_send(struct remote_conn *c, const char *fmt, ...)
 void	remote_conn_temp_reply(struct remote_conn *c,
 	    const struct smtp_resp *resp, const char *what, char *out,
 	    size_t outlen);
-void	remote_conn_log_fail(struct remote_conn *c, const char *reply,
-	    const char *detail);
+/* A warning: event "remote_host_failed" or "remote_tx_failed". */
+void	remote_conn_log_fail(struct remote_conn *c, const char *event,
+	    const char *reply);
 /* This host fails before MAIL was answered: the attempt moves on. */
 void	remote_conn_host_fail(struct remote_conn *c, enum remote_rank rank,
 	    const char *reply, bool polite, bool retry_clear);

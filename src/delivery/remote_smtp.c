@@ -150,7 +150,7 @@ remote_smtp_on_auth(struct remote_conn *c, const struct smtp_resp *resp)
 	remote_conn_reply_format(resp, peer, sizeof(peer));
 	remote_fmt(reply, sizeof(reply), "451 4.7.0 relayhost %s[%s] refused "
 	    "AUTH: %s", c->host, c->ip, peer);
-	remote_conn_log_fail(c, reply, NULL);
+	remote_conn_log_fail(c, "remote_tx_failed", reply);
 	remote_attempt_temp(c->a, RANK_PEER, reply);
 	remote_conn_tx_end(c, reply, false, false);
 }
@@ -257,7 +257,7 @@ remote_smtp_tx_endf(struct remote_conn *c, bool abort, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reply, sizeof(reply), fmt, ap);
 	va_end(ap);
-	remote_conn_log_fail(c, reply, NULL);
+	remote_conn_log_fail(c, "remote_tx_failed", reply);
 	remote_conn_tx_end(c, reply, false, abort);
 }
 
@@ -326,6 +326,7 @@ remote_smtp_fill(struct remote_conn *c)
 		}
 		n = a->body_len - c->body_pos < REMOTE_BODY_CHUNK ?
 		    (size_t)(a->body_len - c->body_pos) : REMOTE_BODY_CHUNK;
+		errno = ENOMEM;	/* what a failed reserve means */
 		if (remote_body_read(a->body_fd, a->body_off + c->body_pos,
 		    c->chunk, n) == -1 || evbuffer_reserve_space(out,
 		    (ev_ssize_t)REMOTE_BODY_OUT_MAX(n), &v, 1) < 1) {
@@ -382,6 +383,12 @@ remote_smtp_on_tx(struct remote_conn *c, const struct smtp_resp *resp)
 	    cmd->kind == CMD_RCPT ? "RCPT" : "DATA", reply, sizeof(reply));
 	switch (cmd->kind) {
 	case CMD_MAIL:
+		if (resp->code == 421 && c->reused) {
+			/* The peer closed the idle session just now: start
+			 * over on a new connection, nothing was handed over. */
+			remote_conn_host_fail(c, RANK_PEER, reply, false, false);
+			return;
+		}
 		c->mail_answered = true;
 		c->mail_ok = resp->code / 100 == 2;
 		if (!c->mail_ok) {
@@ -405,6 +412,10 @@ remote_smtp_on_tx(struct remote_conn *c, const struct smtp_resp *resp)
 			remote_smtp_begin_body(c);
 			return;
 		}
+		/* Only a 354 lets the body go; a 2xx here took nothing. */
+		if (resp->code / 100 == 2)
+			remote_conn_temp_reply(c, resp, "DATA", reply,
+			    sizeof(reply));
 		/* A 354 with nobody to send to: the peer reads a message
 		 * now, and QUIT would be its text. Close instead. */
 		remote_conn_tx_end(c, reply, false, resp->code == 354);

@@ -61,6 +61,7 @@ struct peer_cfg {
 	bool		 close_in_data;	/* hangs up at the first DATA line */
 	bool		 bad_tls;	/* STARTTLS answered 220, then garbage */
 	int		 close_at_mail;	/* hangs up at the Nth MAIL of a session */
+	int		 bye_at_mail;	/* 421 (then hangs up) at the Nth MAIL */
 };
 
 #define EHLO_FULL	"250-peer\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n" \
@@ -176,6 +177,10 @@ peer_command(struct peer_sess *s, const char *line, size_t behind)
 		if (++s->mails == c->close_at_mail) {
 			peer_sess_free(s);
 			return false;
+		}
+		if (s->mails == c->bye_at_mail) {
+			peer_say(s, "421 4.4.2 idle too long, bye\r\n");
+			return true;
 		}
 		p->pipelined += behind > 0;
 		peer_say(s, c->mail != NULL ? c->mail : "250 2.1.0 ok\r\n");
@@ -754,14 +759,33 @@ test_relayhost_auth_refused_defers(void **state)
 	    .auth = "535 5.7.8 authentication failed\r\n" };
 	struct result res;
 
+	char path[128], logged[8192];
+	const char *err = NULL;
+	ssize_t n;
+	int fd;
+
 	fx_relay(f, "127.0.0.7");
-	creds_file(f, "u:p", 0400);
+	creds_file(f, "u:pass-word-secret", 0400);
 	f->peer[7] = peer_new(f->base, 7, &pc);
+	snprintf(path, sizeof(path), "%s/log", tmpdir);
+	assert_int_equal(log_open(path, &err), 0);
+	log_set_level(LOGL_DEBUG);
 	deliver(f, "elsewhere.example", "a@example.org", one_rcpt, 1, msg, &res);
+	log_set_level(LOGL_ERROR);
+	assert_int_equal(log_open(NULL, &err), 0);
 	assert_int_equal(res.st[0], REMOTE_DEFERRED);
 	assert_int_equal(strncmp(res.reply[0], "451 4.7.0 ", 10), 0);
 	assert_non_null(strstr(res.reply[0], "535 5.7.8 authentication failed"));
 	assert_false(log_has(f->peer[7], "MAIL"));
+	/* The refusal is logged; the password, plain or base64, never. */
+	fd = open(path, O_RDONLY);
+	n = read(fd, logged, sizeof(logged) - 1);
+	close(fd);
+	assert_true(n > 0);
+	logged[n] = '\0';
+	assert_non_null(strstr(logged, "event=remote_tx_failed"));
+	assert_null(strstr(logged, "secret"));
+	assert_null(strstr(logged, "AHUAcGFzcy13b3JkLXNlY3JldA"));
 }
 
 static void
@@ -1022,6 +1046,26 @@ test_connection_reused(void **state)
 	assert_string_equal(res.mx, "mx-a.rt.example");
 }
 
+/* The one slow test: an idle connection says QUIT after 5 s. */
+static void
+test_idle_connection_quits(void **state)
+{
+	struct fx *f = *state;
+	struct result res;
+	time_t t0;
+
+	f->peer[2] = peer_new(f->base, 2, NULL);
+	deliver(f, "one.rt.example", "a@example.org", one_rcpt, 1, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_SENT);
+	t0 = time(NULL);
+	while (f->peer[2]->sessions != NULL && time(NULL) - t0 < 8)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_null(f->peer[2]->sessions);	/* closed by us, after QUIT */
+	assert_true(time(NULL) - t0 >= 4);
+	assert_true(log_has(f->peer[2], "DATA\nQUIT\n"));
+	assert_int_equal(remote_active(f->r), 0);
+}
+
 static void
 test_reused_connection_fails_before_mail(void **state)
 {
@@ -1035,6 +1079,34 @@ test_reused_connection_fails_before_mail(void **state)
 	assert_int_equal(res.st[0], REMOTE_SENT);
 	assert_int_equal(f->peer[2]->conns, 2);
 	assert_int_equal(f->peer[2]->messages, 2);
+}
+
+static void
+test_reused_connection_gets_421(void **state)
+{
+	struct fx *f = *state;
+	struct peer_cfg pc = { .bye_at_mail = 2 };
+	struct result res;
+
+	f->peer[2] = peer_new(f->base, 2, &pc);
+	deliver(f, "one.rt.example", "a@example.org", one_rcpt, 1, msg, &res);
+	deliver(f, "one.rt.example", "b@example.org", one_rcpt, 1, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_SENT);
+	assert_int_equal(f->peer[2]->conns, 2);
+}
+
+static void
+test_data_must_get_354(void **state)
+{
+	struct fx *f = *state;
+	struct peer_cfg pc = { .data = "250 2.0.0 thanks\r\n" };
+	struct result res;
+
+	f->peer[2] = peer_new(f->base, 2, &pc);
+	deliver(f, "one.rt.example", "a@example.org", one_rcpt, 1, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_DEFERRED);
+	assert_string_equal(res.reply[0], "451 4.4.0 mx-a.rt.example[127.0.0.2] "
+	    "answered DATA with: 250 2.0.0 thanks");
 }
 
 /* ---- group setup: DNS server, port, certificate ---- */
@@ -1168,7 +1240,10 @@ main(void)
 		T(test_peer_closes_in_data),
 		T(test_stalled_peer_blocks_nothing),
 		T(test_connection_reused),
+		T(test_idle_connection_quits),
 		T(test_reused_connection_fails_before_mail),
+		T(test_reused_connection_gets_421),
+		T(test_data_must_get_354),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
