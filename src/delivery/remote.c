@@ -386,6 +386,11 @@ remote_attempt_check(struct remote_attempt *a)
 		else
 			left++;
 	}
+	/* The domain may reach replies made up here: no blank or control
+	 * byte (a name or a literal has none). */
+	for (size_t i = 0; i < dlen; i++)
+		if ((unsigned char)a->domain[i] <= 0x20 || a->domain[i] == 0x7f)
+			dlen = 0;
 	if (left > 0 && a->r->relay_host == NULL &&
 	    (dlen == 0 || dlen > SMTP_DOMAIN_MAX - 2)) {
 		remote_attempt_all(a, REMOTE_BOUNCED, "550 5.1.2 bad "

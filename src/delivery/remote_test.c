@@ -961,6 +961,32 @@ test_address_literals_and_ipv6(void **state)
 	assert_int_equal(res.st[0], REMOTE_BOUNCED);
 }
 
+static void
+test_bad_job_input(void **state)
+{
+	struct fx *f = *state;
+	static const char *const rcpts[] = {
+		"bob@one.rt.example", "x\r\nRSET@one.rt.example", "",
+	};
+	struct result res;
+
+	f->peer[2] = peer_new(f->base, 2, NULL);
+	/* A CR/LF would smuggle a command: that recipient never goes out. */
+	deliver(f, "one.rt.example", "a@example.org", rcpts, 3, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_SENT);
+	assert_int_equal(res.st[1], REMOTE_BOUNCED);
+	assert_string_equal(res.reply[1], "553 5.1.3 bad recipient address");
+	assert_int_equal(res.st[2], REMOTE_BOUNCED);
+	assert_false(log_has(f->peer[2], "RSET"));
+	deliver(f, "one.rt.example", "a>b@example.org", rcpts, 1, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_BOUNCED);
+	assert_string_equal(res.reply[0], "553 5.1.7 bad sender address");
+	deliver(f, "one.rt.example\n", "a@example.org", rcpts, 1, msg, &res);
+	assert_int_equal(res.st[0], REMOTE_BOUNCED);
+	assert_string_equal(res.reply[0], "550 5.1.2 bad destination domain");
+	assert_int_equal(f->peer[2]->messages, 1);
+}
+
 /* ---- broken peers ---- */
 
 static void
@@ -1025,6 +1051,53 @@ test_stalled_peer_blocks_nothing(void **state)
 	assert_int_equal(f->peer[2]->conns, 1);
 	assert_int_equal(remote_active(f->r), 1);
 	remote_free(&f->r);	/* cancels: its done never runs */
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(stalled.calls, 0);
+}
+
+/* done may free the remote (a qmgr shutting down), even with an idle
+ * connection and another attempt in progress. */
+struct free_in_done {
+	struct fx	*f;
+	struct result	 res;
+};
+
+static void
+on_done_free(void *arg, const struct remote_outcome *o)
+{
+	struct free_in_done *x = arg;
+
+	on_done(&x->res, o);
+	remote_free(&x->f->r);
+}
+
+static void
+test_free_inside_done(void **state)
+{
+	struct fx *f = *state;
+	struct peer_cfg stall = { .stall = true };
+	struct remote_job job = {
+		.queue_id = "Q", .domain = "one.rt.example", .from = "",
+		.rcpts = one_rcpt, .nrcpts = 1,
+	};
+	struct free_in_done x = { .f = f };
+	struct result first, stalled;
+
+	f->peer[2] = peer_new(f->base, 2, NULL);
+	f->peer[3] = peer_new(f->base, 3, &stall);
+	deliver(f, "one.rt.example", "a@example.org", one_rcpt, 1, msg, &first);
+	job.body_fd = f->body_fd;
+	job.body_len = strlen(msg);
+	memset(&stalled, 0, sizeof(stalled));
+	job.domain = "two.rt.example";	/* .9 refused, then .3 stalls */
+	remote_deliver(f->r, &job, on_done, &stalled);
+	x.res.n = 1;
+	job.domain = "one.rt.example";	/* the idle connection */
+	remote_deliver(f->r, &job, on_done_free, &x);
+	run_until(f->base, &x.res.calls, 5);
+	assert_int_equal(x.res.calls, 1);
+	assert_int_equal(x.res.st[0], REMOTE_SENT);
+	assert_null(f->r);
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	assert_int_equal(stalled.calls, 0);
 }
@@ -1236,10 +1309,12 @@ main(void)
 		T(test_dns_trouble_defers),
 		T(test_implicit_mx),
 		T(test_address_literals_and_ipv6),
+		T(test_bad_job_input),
 		T(test_garbage_peer),
 		T(test_peer_closes_in_data),
 		T(test_stalled_peer_blocks_nothing),
 		T(test_connection_reused),
+		T(test_free_inside_done),
 		T(test_idle_connection_quits),
 		T(test_reused_connection_fails_before_mail),
 		T(test_reused_connection_gets_421),
