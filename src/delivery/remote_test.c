@@ -60,6 +60,7 @@ struct peer_cfg {
 	bool		 stall;		/* says nothing, ever */
 	bool		 close_in_data;	/* hangs up at the first DATA line */
 	bool		 bad_tls;	/* STARTTLS answered 220, then garbage */
+	bool		 inject;	/* a plaintext reply right after its 220 */
 	int		 close_at_mail;	/* hangs up at the Nth MAIL of a session */
 	int		 bye_at_mail;	/* 421 (then hangs up) at the Nth MAIL */
 };
@@ -74,6 +75,7 @@ struct peer {
 	int			 messages;	/* final replies sent */
 	int			 pipelined;	/* MAIL/RCPT with bytes behind */
 	int			 tls;		/* handshakes done */
+	char			 sni[256];	/* server name the client sent */
 	struct buf		 log;		/* command lines, '\n' after each */
 	struct buf		 data;		/* the last DATA, as on the wire */
 	struct peer_sess	*sessions;
@@ -107,9 +109,13 @@ peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct peer_sess *s = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		const char *sni = SSL_get_servername(
+		    bufferevent_openssl_get_ssl(bev), TLSEXT_NAMETYPE_host_name);
+
 		s->p->tls++;
+		snprintf(s->p->sni, sizeof(s->p->sni), "%s",
+		    sni != NULL ? sni : "");
 		return;
 	}
 	peer_sess_free(s);
@@ -126,7 +132,10 @@ peer_starttls(struct peer_sess *s)
 {
 	struct bufferevent *tls;
 
-	peer_say(s, "220 2.0.0 go ahead\r\n");
+	/* RFC 3207 5: what follows the 220 in clear must be thrown away by
+	 * the client; taken as TLS it would break the handshake. */
+	peer_say(s, s->p->cfg.inject ? "220 2.0.0 go ahead\r\n250-injected\r\n"
+	    "250 AUTH PLAIN\r\n" : "220 2.0.0 go ahead\r\n");
 	if (s->p->cfg.bad_tls) {
 		s->bad_tls = true;	/* answers the ClientHello with junk */
 		return;
@@ -661,7 +670,8 @@ static void
 test_starttls_used(void **state)
 {
 	struct fx *f = *state;
-	struct peer_cfg pc = { .ehlo = "250-peer\r\n250-STARTTLS\r\n250 SIZE\r\n" };
+	struct peer_cfg pc = { .ehlo = "250-peer\r\n250-STARTTLS\r\n250 SIZE\r\n",
+	    .inject = true };
 	struct result res;
 
 	f->peer[2] = peer_new(f->base, 2, &pc);
@@ -669,6 +679,7 @@ test_starttls_used(void **state)
 	assert_int_equal(res.st[0], REMOTE_SENT);
 	assert_string_equal(res.tls, "TLSv1.3");
 	assert_int_equal(f->peer[2]->tls, 1);
+	assert_string_equal(f->peer[2]->sni, "mx-a.rt.example");
 	assert_true(log_has(f->peer[2], "STARTTLS\nEHLO client.example\nMAIL"));
 }
 
