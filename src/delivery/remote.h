@@ -7,7 +7,10 @@
  * 8BITMIME, SMTPUTF8) that carries every recipient of that destination.
  *
  * What to do with the outcome (records, retries, bounces, logs) is the
- * scheduler's job (qmgr.c); this module only reports what happened.
+ * scheduler's job (qmgr.c); this module only reports what happened (and
+ * logs warnings: event=remote_host_failed, remote_tx_failed,
+ * remote_tls_failed). Every function runs on the loop's thread only.
+ * docs/architecture.md ("A message to another server") has the choices.
  */
 #ifndef POSTERN_REMOTE_H
 #define POSTERN_REMOTE_H
