@@ -3,6 +3,7 @@ per-test data_dir, config, Maildirs and self-signed certificate, and gives
 tests helpers to drive it with real clients. Every server is started under
 `timeout`, so it stops by itself even if the test run is killed."""
 
+import re
 import os
 import pwd
 import signal
@@ -68,6 +69,10 @@ class Postern:
             'checks = { verify_sender_domain = false; spf = "off"; rdns = "off"; };'
         relay = "" if "relay" in extra else \
             'relay = { trusted_networks = ["127.0.0.1/32", "::1/128"]; };'
+        # Never the system's resolver: a loopback port with no server, so
+        # that a remote recipient is deferred at once (451 4.4.3).
+        dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
+            'dns = { servers = ["127.0.0.1:9"]; };'
         return f"""
 hostname = "mx.example.org";
 data_dir = "{self.data_dir}";
@@ -80,6 +85,7 @@ listen = (
 log = {{ file = "{self.log}"; level = "info"; }};
 {checks}
 {relay}
+{dns}
 {extra}
 """
 
