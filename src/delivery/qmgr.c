@@ -618,6 +618,8 @@ qmgr_pump(struct qmgr *q)
 		m->ready = false;
 		qmgr_work(m);
 	}
+	if (k == 0)
+		return;		/* q->ready may still be NULL */
 	memmove(q->ready, q->ready + k, (q->nready - k) * sizeof(struct qmsg *));
 	q->nready -= k;
 }
