@@ -204,3 +204,17 @@ def test_a_bounce_is_never_bounced(fwd, sink, home):
     for who in ("alice@example.org", "bob@example.org", "postmaster@example.org"):
         assert fwd.messages(who) == [], who
     assert bounce_logged(fwd, qid), "the DSN not made is not logged (event=bounce)"
+
+
+def test_bounces_disabled_with_a_quarantine_mailbox_gets_the_dsn(make_outbound, sink, home):
+    """SPEC 2 `bounces`: "disabled" drops the DSN, or delivers it to
+    filters.quarantine when that names a mailbox."""
+    p = make_outbound(extra='filters = { quarantine = "alice@example.org"; };')
+    p.cli("alias", "add", "fwd@example.org", DEST)
+    p.cli("domain", "set", "example.org", "bounces=disabled")
+    qid = bounce_from_outside(p, sink, "friend@spf.example", "to quarantine")
+    m = local_dsn(p, "alice@example.org")
+    assert_dsn(m, DEST, "friend@spf.example", status=r"5\.1\.1", subject="to quarantine")
+    wait_queue_empty(p)
+    assert dsns_to(home, "friend@spf.example") == [], "the DSN also went to the sender"
+    assert any("result=quarantined" in line for line in bounce_logged(p, qid))
