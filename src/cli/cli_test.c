@@ -291,12 +291,14 @@ test_user_commands(void **state)
 	    "quota = 0\n"
 	    "autoreply = \"\"\n"
 	    "autoreply_subject = \"\"\n"
-	    "forward = \"\"\n");
+	    "forward = \"\"\n"
+	    "forward_keep = false\n");
 	assert_null(strstr(f->out, "$y$"));
 
 	assert_int_equal(run(f, cli_user, "user", "set", "alice@example.org",
 	    "quota=1G", "enabled=no", "autoreply=Away \"for\" now\nBye",
-	    "autoreply_subject=Out of office", "forward=al@example.net"), 0);
+	    "autoreply_subject=Out of office", "forward=al@example.net",
+	    "forward_keep=yes"), 0);
 	assert_int_equal(run(f, cli_user, "user", "show", "alice@example.org"), 0);
 	assert_string_equal(f->out,
 	    "address = alice@example.org\n"
@@ -304,7 +306,8 @@ test_user_commands(void **state)
 	    "quota = 1073741824\n"
 	    "autoreply = \"Away \\\"for\\\" now\\nBye\"\n"
 	    "autoreply_subject = \"Out of office\"\n"
-	    "forward = al@example.net\n");
+	    "forward = al@example.net\n"
+	    "forward_keep = true\n");
 
 	/* all or nothing */
 	assert_int_equal(run(f, cli_user, "user", "set", "alice@example.org",

@@ -137,6 +137,7 @@ cli_user_show(const struct cli_ctx *ctx, const char *arg)
 	cli_print_kv(stdout, "autoreply", u.autoreply);
 	cli_print_kv(stdout, "autoreply_subject", u.autoreply_subject);
 	cli_print_kv(stdout, "forward", u.forward);
+	printf("forward_keep = %s\n", u.forward_keep ? "true" : "false");
 	dir_user_clear(&u);
 	return CLI_OK;
 }

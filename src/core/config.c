@@ -398,6 +398,13 @@ config_check_cross(struct config_ctx *ctx)
 		return config_error(ctx, config_lookup_line(ctx,
 		    *cfg->tls.cert != '\0' ? "tls.cert" : "tls.key"),
 		    "'tls.cert' and 'tls.key' must be given together");
+	/* Credentials belong to the relayhost: without one they would be
+	 * sent nowhere, which is a mistake to report. */
+	if (*cfg->delivery.relayhost_credentials != '\0' &&
+	    *cfg->delivery.relayhost == '\0')
+		return config_error(ctx, config_lookup_line(ctx,
+		    "delivery.relayhost_credentials"),
+		    "'delivery.relayhost_credentials' needs 'delivery.relayhost'");
 	if (*cfg->filters.quarantine == '\0' &&
 	    (line = config_quarantine_line(ctx)) != 0)
 		return config_error(ctx, line, "action \"quarantine\" needs "

@@ -147,6 +147,9 @@ struct config {
 
 	struct {
 		char			*relayhost;	/* "" = MX */
+		/* Absolute path of a "user:password" file for AUTH PLAIN to the
+		 * relayhost (read by remote_new() before chroot), "" = none. */
+		char			*relayhost_credentials;
 		unsigned		 port;
 		enum cfg_delivery_tls	 tls;
 		unsigned		*retry;		/* seconds */

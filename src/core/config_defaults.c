@@ -136,6 +136,7 @@ config_defaults(struct config *cfg)
 	cfg->filters.quarantine = xstrdup("");
 
 	cfg->delivery.relayhost = xstrdup("");
+	cfg->delivery.relayhost_credentials = xstrdup("");
 	cfg->delivery.port = 25;
 	cfg->delivery.tls = DELIVERY_TLS_OPPORTUNISTIC;
 	cfg->delivery.nretry = sizeof(retry) / sizeof(retry[0]);
@@ -200,6 +201,7 @@ config_free(struct config *cfg)
 	free(cfg->filters.milters);
 	free(cfg->filters.quarantine);
 	free(cfg->delivery.relayhost);
+	free(cfg->delivery.relayhost_credentials);
 	free(cfg->delivery.retry);
 	config_strlist_free(&cfg->dns.servers);
 	free(cfg->log.file);

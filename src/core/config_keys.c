@@ -627,6 +627,14 @@ config_parse_relayhost(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 static int
+config_parse_relay_creds(struct config_ctx *ctx, const config_setting_t *s,
+    void *base)
+{
+	return config_want_path(ctx, s, "delivery.relayhost_credentials", true,
+	    &ctx->cfg->delivery.relayhost_credentials);
+}
+
+static int
 config_parse_retry(struct config_ctx *ctx, const config_setting_t *s,
     void *base)
 {
@@ -656,6 +664,7 @@ config_parse_retry(struct config_ctx *ctx, const config_setting_t *s,
 
 static const struct config_key config_keys_delivery[] = {
 	KEY_FN("relayhost", config_parse_relayhost),
+	KEY_FN("relayhost_credentials", config_parse_relay_creds),
 	KEY_UINT("port", delivery.port, 1, 65535),
 	KEY_ENUM("tls", delivery.tls, config_enum_delivery_tls),
 	KEY_FN("retry", config_parse_retry),

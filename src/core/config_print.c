@@ -174,6 +174,8 @@ config_print_delivery(FILE *out, const struct config *cfg)
 {
 	fputs("delivery = {\n", out);
 	config_print_str(out, "  ", "relayhost", cfg->delivery.relayhost);
+	config_print_str(out, "  ", "relayhost_credentials",
+	    cfg->delivery.relayhost_credentials);
 	config_print_u64(out, "  ", "port", cfg->delivery.port);
 	config_print_str(out, "  ", "tls", config_enum_name(
 	    config_enum_delivery_tls, (int)cfg->delivery.tls));

@@ -173,6 +173,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg.filters.quarantine, "");
 
 	assert_string_equal(cfg.delivery.relayhost, "");
+	assert_string_equal(cfg.delivery.relayhost_credentials, "");
 	assert_int_equal(cfg.delivery.port, 25);
 	assert_int_equal(cfg.delivery.tls, DELIVERY_TLS_OPPORTUNISTIC);
 	assert_int_equal(cfg.delivery.nretry, 6);
@@ -231,6 +232,7 @@ static const char full_conf[] =
 	"  quarantine = \"quarantine@example.org\";\n"
 	"};\n"
 	"delivery = { relayhost = \"[smtp.example.net]:587\"; port = 2525;\n" /* 40 */
+	"  relayhost_credentials = \"/etc/postern/relay.secret\";\n"
 	"  tls = \"required\"; retry = (60, \"2m\", \"1h\"); max_lifetime = \"1d\"; };\n"
 	"dns = { servers = [\"127.0.0.1:5353\", \"::1\", \"[::1]:53\", \"192.0.2.1\"]; };\n"
 	"log = { file = \"/var/log/postern.log\"; level = \"debug\";\n"
@@ -333,6 +335,8 @@ test_full_file(void **state)
 	assert_string_equal(cfg.filters.quarantine, "quarantine@example.org");
 
 	assert_string_equal(cfg.delivery.relayhost, "[smtp.example.net]:587");
+	assert_string_equal(cfg.delivery.relayhost_credentials,
+	    "/etc/postern/relay.secret");
 	assert_int_equal(cfg.delivery.port, 2525);
 	assert_int_equal(cfg.delivery.tls, DELIVERY_TLS_REQUIRED);
 	assert_int_equal(cfg.delivery.nretry, 3);
@@ -517,6 +521,12 @@ test_value_errors(void **state)
 	expect_error("delivery = { relayhost = \"a b\"; };",
 	    "t.conf:1: 'delivery.relayhost': bad host 'a b' (want \"[host]:port\", "
 	    "\"host:port\" or \"host\")");
+	expect_error("delivery = {\n relayhost_credentials = \"/etc/x\"; };",
+	    "t.conf:2: 'delivery.relayhost_credentials' needs "
+	    "'delivery.relayhost'");
+	expect_error("delivery = { relayhost = \"[r.example]:587\";\n"
+	    " relayhost_credentials = 5; };",
+	    "t.conf:2: 'delivery.relayhost_credentials' must be a string");
 	expect_error("dns = { servers = [\"ns.example.org\"]; };",
 	    "t.conf:1: 'dns.servers': bad entry 'ns.example.org' (want \"IP\", "
 	    "\"IPv4:port\" or \"[IPv6]:port\")");
@@ -962,6 +972,11 @@ test_relative_paths(void **state)
 	assert_string_equal(cfg.tls.cert, want);
 	assert_string_equal(cfg.tls.key, "/k.pem");
 	config_free(&cfg);
+	assert_int_equal(load("delivery = { relayhost = \"[r.example]:587\";\n"
+	    "relayhost_credentials = \"relay.secret\"; };\n", &cfg), 0);
+	snprintf(want, sizeof(want), "%s/relay.secret", strcmp(cwd, "/") ? cwd : "");
+	assert_string_equal(cfg.delivery.relayhost_credentials, want);
+	config_free(&cfg);
 	assert_int_equal(load("data_dir = \".\";", &cfg), 0);
 	assert_string_equal(cfg.data_dir, cwd);
 	config_free(&cfg);
@@ -1061,6 +1076,8 @@ assert_config_equal(const struct config *a, const struct config *b)
 	}
 	assert_string_equal(a->filters.quarantine, b->filters.quarantine);
 	assert_string_equal(a->delivery.relayhost, b->delivery.relayhost);
+	assert_string_equal(a->delivery.relayhost_credentials,
+	    b->delivery.relayhost_credentials);
 	assert_int_equal(a->delivery.port, b->delivery.port);
 	assert_int_equal(a->delivery.tls, b->delivery.tls);
 	assert_int_equal(a->delivery.nretry, b->delivery.nretry);

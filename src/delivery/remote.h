@@ -7,7 +7,10 @@
  * 8BITMIME, SMTPUTF8) that carries every recipient of that destination.
  *
  * What to do with the outcome (records, retries, bounces, logs) is the
- * scheduler's job (qmgr.c); this module only reports what happened.
+ * scheduler's job (qmgr.c); this module only reports what happened (and
+ * logs warnings: event=remote_host_failed, remote_tx_failed,
+ * remote_tls_failed). Every function runs on the loop's thread only.
+ * docs/architecture.md ("A message to another server") has the choices.
  */
 #ifndef POSTERN_REMOTE_H
 #define POSTERN_REMOTE_H
@@ -73,14 +76,19 @@ typedef void (*remote_done_fn)(void *arg, const struct remote_outcome *out);
 /*
  * A delivery context for the loop: configuration (hostname, delivery.*),
  * the DNS resolver and a TLS client context; reads the relayhost
- * credentials file when configured. Call before chroot and privilege
- * drop. NULL with err on failure.
+ * credentials file when configured (delivery.relayhost_credentials: a
+ * regular file that group and others cannot access, one line
+ * "user:password"). Call before chroot and privilege drop. cfg and dns
+ * are borrowed: both must outlive the remote (remote_free() first, then
+ * dns_free()). NULL with err on failure; err never holds the password.
  */
 struct remote	*remote_new(struct event_base *base, const struct config *cfg,
 		    struct dns *dns, char *err, size_t errlen);
 
 /*
- * Cancels every attempt in progress (their done never runs) and frees.
+ * Cancels every attempt in progress (their done never runs; their DNS
+ * lookups are cancelled with dns_cancel()), closes every connection,
+ * idle ones included, and frees. May be called from inside a done.
  */
 void		 remote_free(struct remote **rp);
 
@@ -88,6 +96,19 @@ void		 remote_free(struct remote **rp);
  * Starts one attempt. Everything in job is copied except body_fd. done
  * runs exactly once, later, on the loop (never inside this call), unless
  * remote_free() comes first. Every recipient gets a status and a reply.
+ * out and everything it points to live only during done: copy.
+ *
+ * The attempt tries the destination's addresses in turn (at most 10 MX
+ * hosts, 20 addresses) until one holds a transaction; a host that fails
+ * before it answers MAIL (refused, timeout, 4xx/5xx greeting or EHLO, TLS
+ * trouble, garbage) passes the job to the next address. Once MAIL is
+ * answered the outcome is final for this attempt. If every host failed,
+ * every recipient is deferred with the most informative reply seen (the
+ * last one of a peer that said something, else the last connection or
+ * DNS failure). A connection that ends a transaction with 2xx is kept
+ * idle 5 s (at most 50 in all) and reused by the next job for the same
+ * destination (domain, or the relayhost); if it fails before its MAIL is
+ * answered the job starts over on a new connection.
  */
 void		 remote_deliver(struct remote *r, const struct remote_job *job,
 		    remote_done_fn done, void *arg);

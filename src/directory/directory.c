@@ -89,6 +89,11 @@ static const char *const dir_migrations[] = {
 	"  PRIMARY KEY (sender, recipient)"
 	");"
 	"CREATE INDEX autoreply_state_recipient ON autoreply_state (recipient);",
+	/* 2: forward_keep (a forward replaces local delivery unless set); an
+	 * index for purging auto-reply state older than the 7-day window. */
+	"ALTER TABLE user ADD COLUMN forward_keep INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (forward_keep IN (0, 1));"
+	"CREATE INDEX autoreply_state_last_sent ON autoreply_state (last_sent);",
 };
 
 #define DIR_SCHEMA_VERSION \
@@ -113,7 +118,7 @@ static const char *const dir_sql[DS_COUNT] = {
 	    " max_message_size = NULL",
 	[DS_DOMAIN_LIST] = "SELECT name FROM domain ORDER BY name",
 	[DS_USER_GET] = "SELECT password_hash, enabled, quota, autoreply,"
-	    " autoreply_subject, forward FROM user WHERE address = ?1",
+	    " autoreply_subject, forward, forward_keep FROM user WHERE address = ?1",
 	[DS_USER_ADD] = "INSERT INTO user (address, domain, password_hash, created)"
 	    " VALUES (?1, ?2, ?3, ?4)",
 	[DS_USER_REMOVE] = "DELETE FROM user WHERE address = ?1",
@@ -124,6 +129,8 @@ static const char *const dir_sql[DS_COUNT] = {
 	[DS_USER_SET_AUTOREPLY_SUBJECT] =
 	    "UPDATE user SET autoreply_subject = ?2 WHERE address = ?1",
 	[DS_USER_SET_FORWARD] = "UPDATE user SET forward = ?2 WHERE address = ?1",
+	[DS_USER_SET_FORWARD_KEEP] =
+	    "UPDATE user SET forward_keep = ?2 WHERE address = ?1",
 	[DS_USER_LIST_ALL] = "SELECT address FROM user ORDER BY address",
 	[DS_USER_LIST_DOMAIN] =
 	    "SELECT address FROM user WHERE domain = ?1 ORDER BY address",
@@ -153,6 +160,11 @@ static const char *const dir_sql[DS_COUNT] = {
 	[DS_POP_LOGIN_SET] = "INSERT INTO pop_login (ip, at) VALUES (?1, ?2)"
 	    " ON CONFLICT (ip) DO UPDATE SET at = MAX(at, excluded.at)",
 	[DS_POP_LOGIN_GET] = "SELECT at FROM pop_login WHERE ip = ?1",
+	[DS_AUTOREPLY_PURGE] = "DELETE FROM autoreply_state WHERE last_sent <= ?1",
+	/* Inserts only when no reply went to this sender within the window
+	 * (older rows were purged first, in the same transaction). */
+	[DS_AUTOREPLY_CLAIM] = "INSERT INTO autoreply_state (sender, recipient,"
+	    " last_sent) VALUES (?1, ?2, ?3) ON CONFLICT (sender, recipient) DO NOTHING",
 };
 
 int

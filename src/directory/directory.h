@@ -58,6 +58,15 @@ struct dir_domain_effective {
 
 enum dir_rc directory_domain_get(struct directory *d, const char *domain,
 	    struct dir_domain *out);
+/*
+ * The `bounces` policy (SPEC section 4) for mail on behalf of domain: the
+ * domain's own setting, or domain_defaults when it has none (DIR_FOUND:
+ * the domain is local); domain_defaults.bounces when it is not local or
+ * not a domain name (DIR_ABSENT); DIR_TEMPFAIL on a database error (*out
+ * is then domain_defaults.bounces too).
+ */
+enum dir_rc directory_bounce_policy(struct directory *d, const struct config *cfg,
+	    const char *domain, enum cfg_spf_policy *out);
 void	dir_domain_effective(const struct dir_domain *dom,
 	    const struct config *cfg, struct dir_domain_effective *out);
 void	dir_domain_clear(struct dir_domain *dom);
@@ -86,6 +95,7 @@ struct dir_user {
 	char	*autoreply;		/* "" = off */
 	char	*autoreply_subject;
 	char	*forward;		/* "" = off */
+	bool	 forward_keep;		/* with forward: keep a local copy too */
 };
 
 enum dir_rc directory_user_get(struct directory *d, const char *address,
@@ -98,12 +108,41 @@ int	directory_user_remove(struct directory *d, const char *address,
 	    const char **err_out);
 int	directory_user_passwd(struct directory *d, const char *address,
 	    const char *password_hash, const char **err_out);
-/* Keys: quota, enabled, autoreply, autoreply_subject, forward. */
+/* Keys: quota, enabled, autoreply, autoreply_subject, forward, forward_keep. */
 int	directory_user_set(struct directory *d, const char *address,
 	    const char *key, const char *value, const char **err_out);
 /* domain NULL = every user. */
 int	directory_user_list(struct directory *d, const char *domain,
 	    struct cfg_strlist *out);
+
+/* ---- auto-replies ---------------------------------------------------- */
+
+#define DIR_AUTOREPLY_INTERVAL_SEC	(7 * 24 * 3600)	/* SPEC section 4, RFC 3834 */
+
+/* What to send, when directory_autoreply_claim() says to. */
+struct dir_autoreply {
+	char	*address;	/* the user's address (From:) */
+	char	*text;		/* the body, never "" */
+	char	*subject;	/* autoreply_subject; "" = "Auto: " + original */
+};
+
+/*
+ * Should `user` auto-reply to `sender` now, and if so, record that it did.
+ * DIR_FOUND (out filled, the caller sends) when the user exists, is
+ * enabled and has autoreply text, the domain's effective autoresponders
+ * policy allows it (disabled: never; require_spf: only with spf_pass;
+ * enabled), and no reply went from this user to this sender (compared in
+ * any case) in the DIR_AUTOREPLY_INTERVAL_SEC before `now`. The check and
+ * the record are one transaction, committed (synchronous = FULL) before
+ * DIR_FOUND is returned, so two processes never both answer (inside
+ * directory_begin() it is a savepoint of the caller's transaction instead). DIR_ABSENT:
+ * no reply (also for <>, an invalid user or an over-long sender).
+ * DIR_TEMPFAIL: database error; nothing recorded.
+ */
+enum dir_rc directory_autoreply_claim(struct directory *d, const struct config *cfg,
+	    const char *user, const char *sender, bool spf_pass, int64_t now,
+	    struct dir_autoreply *out);
+void	dir_autoreply_clear(struct dir_autoreply *a);
 
 /* ---- aliases --------------------------------------------------------- */
 

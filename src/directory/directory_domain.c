@@ -109,6 +109,20 @@ dir_domain_effective(const struct dir_domain *dom, const struct config *cfg,
 	out->catch_all = catch_all;
 }
 
+enum dir_rc
+directory_bounce_policy(struct directory *d, const struct config *cfg,
+    const char *domain, enum cfg_spf_policy *out)
+{
+	struct dir_domain dom;
+	struct dir_domain_effective eff;
+	enum dir_rc rc = directory_domain_get(d, domain, &dom);
+
+	dir_domain_effective(rc == DIR_FOUND ? &dom : NULL, cfg, &eff);
+	*out = eff.bounces;
+	dir_domain_clear(&dom);
+	return rc;
+}
+
 int
 directory_domain_add(struct directory *d, const char *domain, const char **err_out)
 {

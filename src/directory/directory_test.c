@@ -1,7 +1,8 @@
 /*
  * Unit tests for directory/: schema creation and migration, domains and
  * their overrides, users, aliases, access lists, login bookkeeping and the
- * normalization of names. Each test gets a fresh database in a temp dir.
+ * normalization of names; the bounces policy and the auto-reply claim
+ * (policy, once per sender per 7 days with an injected "now"). Each test gets a fresh database in a temp dir.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,43 @@ test_failed_migration_rolls_back(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
 	    " WHERE name = 'domain'"), 0);
 	*state = f;
+}
+
+/* A version 1 database (before forward_keep) with a forwarding user: the
+ * user keeps forwarding, without a local copy (the new default). */
+static void
+test_migrate_from_version_1(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_user u;
+	const char *err = NULL;
+
+	add_domain_user(f->d, "example.org", "alice@example.org");
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "forward",
+	    "al@example.net", &err), 0);
+	directory_close(&f->d);
+	raw_exec(f->path, "DROP INDEX autoreply_state_last_sent;"
+	    "ALTER TABLE user DROP COLUMN forward_keep; PRAGMA user_version = 1");
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM pragma_table_info('user')"
+	    " WHERE name = 'forward_keep'"), 0);
+	assert_int_equal(directory_open(f->path, &f->d, &err), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE name = 'autoreply_state_last_sent'"), 1);
+	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
+	assert_string_equal(u.forward, "al@example.net");
+	assert_false(u.forward_keep);
+	dir_user_clear(&u);
+	/* The CHECK came with the column. */
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM user"), 1);
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "UPDATE user SET forward_keep = 2",
+		    NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 }
 
 static void
@@ -664,6 +702,35 @@ test_user_set(void **state)
 }
 
 static void
+test_user_forward_keep(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_user u;
+	const char *err = NULL;
+
+	add_domain_user(f->d, "example.org", "alice@example.org");
+	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
+	assert_false(u.forward_keep);		/* default: forward replaces */
+	dir_user_clear(&u);
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "forward_keep",
+	    "YES", &err), 0);
+	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
+	assert_true(u.forward_keep);
+	dir_user_clear(&u);
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "forward_keep",
+	    "off", &err), 0);
+	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
+	assert_false(u.forward_keep);
+	dir_user_clear(&u);
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "forward_keep",
+	    "maybe", &err), -1);
+	assert_string_equal(err, "forward_keep must be true or false");
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "colour",
+	    "x", &err), -1);
+	assert_non_null(strstr(err, "forward_keep"));	/* listed among the keys */
+}
+
+static void
 test_user_list_remove(void **state)
 {
 	struct fixture *f = *state;
@@ -789,6 +856,196 @@ test_alias_target_limit(void **state)
 	assert_int_equal(directory_alias_add(f->d, "big@example.org", t, 1, &err), 0);
 	for (i = 0; i <= ALIAS_TARGETS_MAX; i++)
 		free(t[i]);
+}
+
+/* ---- bounces and auto-replies ------------------------------------------ */
+
+static void
+test_bounce_policy(void **state)
+{
+	struct fixture *f = *state;
+	enum cfg_spf_policy p = POLICY_ENABLED;
+	const char *err = NULL;
+
+	add_domain_user(f->d, "example.org", NULL);
+	/* Local, unset: domain_defaults. */
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "example.org", &p), DIR_FOUND);
+	assert_int_equal(p, POLICY_REQUIRE_SPF);
+	f->cfg.domain_defaults.bounces = POLICY_ENABLED;
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "EXAMPLE.org", &p), DIR_FOUND);
+	assert_int_equal(p, POLICY_ENABLED);
+	/* Local, set: its own. */
+	assert_int_equal(directory_domain_set(f->d, &f->cfg, "example.org", "bounces",
+	    "disabled", &err), 0);
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "example.org", &p), DIR_FOUND);
+	assert_int_equal(p, POLICY_DISABLED);
+	/* Not local, or not a domain: domain_defaults. */
+	f->cfg.domain_defaults.bounces = POLICY_REQUIRE_SPF;
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "example.net", &p), DIR_ABSENT);
+	assert_int_equal(p, POLICY_REQUIRE_SPF);
+	p = POLICY_ENABLED;
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "[192.0.2.1]", &p), DIR_ABSENT);
+	assert_int_equal(p, POLICY_REQUIRE_SPF);
+	assert_int_equal(directory_bounce_policy(f->d, &f->cfg, "", &p), DIR_ABSENT);
+}
+
+#define T0	1772442847	/* "now" of the auto-reply tests */
+#define WEEK	DIR_AUTOREPLY_INTERVAL_SEC
+
+static enum dir_rc
+claim(struct fixture *f, const char *user, const char *sender, bool spf, int64_t now)
+{
+	struct dir_autoreply a;
+	enum dir_rc rc = directory_autoreply_claim(f->d, &f->cfg, user, sender,
+	    spf, now, &a);
+
+	if (rc == DIR_FOUND) {
+		assert_non_null(a.address);
+		assert_true(a.text[0] != '\0');
+		assert_non_null(a.subject);
+	} else {
+		assert_null(a.address);
+		assert_null(a.text);
+	}
+	dir_autoreply_clear(&a);
+	return rc;
+}
+
+static void
+autoreply_fixture(struct fixture *f)
+{
+	const char *err = NULL;
+
+	add_domain_user(f->d, "example.org", "alice@example.org");
+	add_domain_user(f->d, NULL, "bob@example.org");
+	assert_int_equal(directory_user_set(f->d, "alice@example.org", "autoreply",
+	    "Away until Monday.", &err), 0);
+	assert_int_equal(directory_user_set(f->d, "alice@example.org",
+	    "autoreply_subject", "Out of office", &err), 0);
+	assert_int_equal(directory_user_set(f->d, "bob@example.org", "autoreply",
+	    "Bob is away.", &err), 0);
+}
+
+static void
+test_autoreply_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_autoreply a;
+	const char *err = NULL;
+
+	autoreply_fixture(f);
+	add_domain_user(f->d, NULL, "carol@example.org");	/* no text */
+	assert_int_equal(claim(f, "carol@example.org", "friend@example.net", true, T0),
+	    DIR_ABSENT);
+	assert_int_equal(claim(f, "nobody@example.org", "friend@example.net", true, T0),
+	    DIR_ABSENT);
+	assert_int_equal(claim(f, "not an address", "friend@example.net", true, T0),
+	    DIR_ABSENT);
+	assert_int_equal(claim(f, "alice@example.org", "", true, T0), DIR_ABSENT);
+	assert_int_equal(claim(f, "alice@example.org", NULL, true, T0), DIR_ABSENT);
+	/* domain_defaults: require_spf. Refusals record nothing. */
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false, T0),
+	    DIR_ABSENT);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM autoreply_state"), 0);
+	assert_int_equal(directory_autoreply_claim(f->d, &f->cfg, "Alice@Example.ORG",
+	    "friend@example.net", true, T0, &a), DIR_FOUND);
+	assert_string_equal(a.address, "alice@example.org");
+	assert_string_equal(a.text, "Away until Monday.");
+	assert_string_equal(a.subject, "Out of office");
+	dir_autoreply_clear(&a);
+	/* The domain's own setting wins over domain_defaults. */
+	assert_int_equal(directory_domain_set(f->d, &f->cfg, "example.org",
+	    "autoresponders", "enabled", &err), 0);
+	assert_int_equal(claim(f, "bob@example.org", "friend@example.net", false, T0),
+	    DIR_FOUND);
+	assert_int_equal(directory_domain_set(f->d, &f->cfg, "example.org",
+	    "autoresponders", "disabled", &err), 0);
+	assert_int_equal(claim(f, "alice@example.org", "other@example.net", true, T0),
+	    DIR_ABSENT);
+	assert_int_equal(directory_domain_set(f->d, &f->cfg, "example.org",
+	    "autoresponders", "default", &err), 0);
+	f->cfg.domain_defaults.autoresponders = POLICY_ENABLED;
+	assert_int_equal(claim(f, "alice@example.org", "other@example.net", false, T0),
+	    DIR_FOUND);
+	/* A disabled user sends nothing. */
+	assert_int_equal(directory_user_set(f->d, "bob@example.org", "enabled", "no",
+	    &err), 0);
+	assert_int_equal(claim(f, "bob@example.org", "third@example.net", true, T0),
+	    DIR_ABSENT);
+}
+
+static void
+test_autoreply_once_per_week(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+
+	autoreply_fixture(f);
+	f->cfg.domain_defaults.autoresponders = POLICY_ENABLED;
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false, T0),
+	    DIR_FOUND);
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false, T0),
+	    DIR_ABSENT);
+	/* The sender in another case is the same sender. */
+	assert_int_equal(claim(f, "alice@example.org", "Friend@EXAMPLE.net", false, T0 + 60),
+	    DIR_ABSENT);
+	/* Another sender, or another user: counted apart. */
+	assert_int_equal(claim(f, "alice@example.org", "other@example.net", false, T0 + 60),
+	    DIR_FOUND);
+	assert_int_equal(claim(f, "bob@example.org", "friend@example.net", false, T0 + 60),
+	    DIR_FOUND);
+	/* One second short of 7 days: still no; at 7 days: again. */
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false,
+	    T0 + WEEK - 1), DIR_ABSENT);
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false,
+	    T0 + WEEK), DIR_FOUND);
+	assert_int_equal(raw_int(f->path, "SELECT last_sent FROM autoreply_state"
+	    " WHERE sender = 'friend@example.net' AND recipient = 'alice@example.org'"),
+	    T0 + WEEK);
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false,
+	    T0 + WEEK + 1), DIR_ABSENT);
+	/* Rows older than the window went: only the renewed one and the
+	 * ones from T0 + 60 are left (those expire at T0 + 60 + WEEK). */
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM autoreply_state"), 3);
+	assert_int_equal(claim(f, "bob@example.org", "x@example.net", false,
+	    T0 + 60 + WEEK), DIR_FOUND);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM autoreply_state"), 2);
+	/* A clock that went back does not answer again. */
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false, T0),
+	    DIR_ABSENT);
+	/* The state goes with the user. */
+	assert_int_equal(directory_user_remove(f->d, "alice@example.org", &err), 0);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM autoreply_state"
+	    " WHERE recipient = 'alice@example.org'"), 0);
+}
+
+/* Committed before the answer: another connection (another process) sees
+ * it at once and does not answer the same sender again. */
+static void
+test_autoreply_claim_is_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct directory *d2 = NULL;
+	struct dir_autoreply a;
+	const char *err = NULL;
+
+	autoreply_fixture(f);
+	f->cfg.domain_defaults.autoresponders = POLICY_ENABLED;
+	assert_int_equal(directory_open(f->path, &d2, &err), 0);
+	assert_int_equal(claim(f, "alice@example.org", "friend@example.net", false, T0),
+	    DIR_FOUND);
+	assert_int_equal(directory_autoreply_claim(d2, &f->cfg, "alice@example.org",
+	    "FRIEND@example.net", false, T0 + 1, &a), DIR_ABSENT);
+	assert_null(a.address);
+	directory_close(&d2);
+	/* Inside a transaction the claim is a savepoint: a rollback of the
+	 * outer transaction takes it back. */
+	assert_int_equal(directory_begin(f->d, &err), 0);
+	assert_int_equal(claim(f, "bob@example.org", "friend@example.net", false, T0),
+	    DIR_FOUND);
+	directory_rollback(f->d);
+	assert_int_equal(claim(f, "bob@example.org", "friend@example.net", false, T0),
+	    DIR_FOUND);
 }
 
 /* ---- access lists ------------------------------------------------------ */
@@ -975,6 +1232,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wal_and_pragmas, setup, teardown),
 		cmocka_unit_test_teardown(test_migrate_from_version_0, teardown),
 		cmocka_unit_test_teardown(test_failed_migration_rolls_back, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test_setup_teardown(test_domain_add_remove_cascade, setup, teardown),
@@ -985,10 +1243,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transaction_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_add_get_passwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_forward_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_list_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_alias_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_target_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounce_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autoreply_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autoreply_once_per_week, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_autoreply_claim_is_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_failure_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop_login, setup, teardown),

@@ -83,6 +83,7 @@ directory_user_get(struct directory *d, const char *address, struct dir_user *ou
 		out->autoreply = dir_column_strdup(st, 3);
 		out->autoreply_subject = dir_column_strdup(st, 4);
 		out->forward = dir_column_strdup(st, 5);
+		out->forward_keep = sqlite3_column_int(st, 6) != 0;
 	}
 	dir_stmt_done(st);
 	free(addr);
@@ -214,9 +215,14 @@ dir_user_value(const char *addr, const char *key, const char *value,
 			return fwd;
 		free(fwd);
 		dir_set_err(err_out, "forward to the same address would loop");
+	} else if (strcmp(key, "forward_keep") == 0) {
+		*id_out = DS_USER_SET_FORWARD_KEEP;
+		if (dir_parse_bool(value, &b) == 0)
+			return xstrdup(b ? "1" : "0");
+		dir_set_err(err_out, "forward_keep must be true or false");
 	} else
 		dir_set_err(err_out, "unknown user key (quota, enabled, autoreply,"
-		    " autoreply_subject, forward)");
+		    " autoreply_subject, forward, forward_keep)");
 	return NULL;
 }
 
@@ -251,6 +257,107 @@ directory_user_list(struct directory *d, const char *domain, struct cfg_strlist 
 	}
 	rc = dir_query_strlist(d, DS_USER_LIST_DOMAIN, out, "t", name);
 	free(name);
+	return rc;
+}
+
+/* ---- auto-replies ------------------------------------------------------- */
+
+void
+dir_autoreply_clear(struct dir_autoreply *a)
+{
+	free(a->address);
+	free(a->text);
+	free(a->subject);
+	*a = (struct dir_autoreply){ 0 };
+}
+
+/* The user's text and subject when the user and the domain's policy allow
+ * a reply at all: DIR_FOUND (out filled), DIR_ABSENT, DIR_TEMPFAIL. */
+static enum dir_rc
+dir_autoreply_wanted(struct directory *d, const struct config *cfg,
+    const char *addr, bool spf_pass, struct dir_autoreply *out)
+{
+	struct dir_user u;
+	struct dir_domain dom;
+	struct dir_domain_effective eff;
+	enum dir_rc rc;
+
+	rc = directory_user_get(d, addr, &u);
+	if (rc != DIR_FOUND)
+		return rc;
+	if (!u.enabled || u.autoreply[0] == '\0') {
+		dir_user_clear(&u);
+		return DIR_ABSENT;
+	}
+	rc = directory_domain_get(d, dir_addr_domain(addr), &dom);
+	if (rc == DIR_FOUND) {
+		dir_domain_effective(&dom, cfg, &eff);
+		if (eff.autoresponders == POLICY_DISABLED ||
+		    (eff.autoresponders == POLICY_REQUIRE_SPF && !spf_pass))
+			rc = DIR_ABSENT;
+		dir_domain_clear(&dom);
+	}
+	if (rc == DIR_FOUND) {
+		*out = (struct dir_autoreply){ .address = u.address,
+		    .text = u.autoreply, .subject = u.autoreply_subject };
+		u.address = u.autoreply = u.autoreply_subject = NULL;
+	}
+	dir_user_clear(&u);
+	return rc;
+}
+
+/* The sender as stored: ASCII letters in lower case (SPEC section 3:
+ * addresses match in any case); NULL for <> or one over SMTP_PATH_MAX. */
+static char *
+dir_autoreply_sender(const char *sender)
+{
+	size_t n = sender != NULL ? strnlen(sender, SMTP_PATH_MAX + 1) : 0;
+	char *s;
+
+	if (n == 0 || n > SMTP_PATH_MAX)
+		return NULL;
+	s = xstrndup(sender, n);
+	for (char *p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+enum dir_rc
+directory_autoreply_claim(struct directory *d, const struct config *cfg,
+    const char *user, const char *sender, bool spf_pass, int64_t now,
+    struct dir_autoreply *out)
+{
+	char *addr = directory_addr_normalize(user, NULL);
+	char *from = dir_autoreply_sender(sender);
+	enum dir_rc rc = DIR_ABSENT;
+	int n = 0;
+
+	*out = (struct dir_autoreply){ 0 };
+	if (addr == NULL || from == NULL)
+		goto done;
+	rc = dir_autoreply_wanted(d, cfg, addr, spf_pass, out);
+	if (rc != DIR_FOUND)
+		goto done;
+	/* Check and record in one write transaction: BEGIN IMMEDIATE takes
+	 * the lock first, so two deliveries cannot both see "not yet". */
+	rc = DIR_TEMPFAIL;
+	if (dir_tx_begin(d, NULL) == -1)
+		goto done;
+	if (dir_exec(d, DS_AUTOREPLY_PURGE, NULL, "i",
+	    now - DIR_AUTOREPLY_INTERVAL_SEC) == -1 ||
+	    (n = dir_exec(d, DS_AUTOREPLY_CLAIM, NULL, "tti", from, addr, now)) == -1) {
+		dir_tx_rollback(d);
+		goto done;
+	}
+	if (dir_tx_commit(d, NULL) == -1)
+		goto done;
+	rc = n == 1 ? DIR_FOUND : DIR_ABSENT;
+done:
+	if (rc != DIR_FOUND)
+		dir_autoreply_clear(out);
+	free(addr);
+	free(from);
 	return rc;
 }
 

@@ -226,6 +226,23 @@ dns_free(struct dns **dp)
 		dns_destroy(d);
 }
 
+void
+dns_cancel(struct dns *d, const void *arg)
+{
+	struct dns_query *q, *next;
+
+	for (q = d->pending; q != NULL; q = next) {
+		next = q->next;
+		if (q->arg != arg)
+			continue;
+		/* As in dns_on_timeout(): once cancelled, an answer already
+		 * on its way is dropped by unbound, never delivered. */
+		(void)ub_cancel(d->ctx, q->async_id);
+		dns_query_unlink(q);
+		dns_query_free(q);
+	}
+}
+
 static void
 dns_on_readable(evutil_socket_t fd, short what, void *arg)
 {

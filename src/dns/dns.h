@@ -84,6 +84,13 @@ struct dns	*dns_new(struct event_base *base,
 void		 dns_free(struct dns **dp);
 
 /*
+ * Cancels every pending lookup started with this arg: their callbacks
+ * never run. For a caller whose arg dies before the answers come (an
+ * outbound delivery that ends early). May be called from inside a dns_cb.
+ */
+void		 dns_cancel(struct dns *d, const void *arg);
+
+/*
  * Start a lookup. 0: cb runs exactly once, later, from the loop (never
  * inside this call), unless dns_free() comes first. -1: a bad name (empty,
  * longer than 253) or a libunbound failure; cb never runs. A callback may

@@ -307,6 +307,33 @@ test_chained_lookup_and_free_in_callback(void **state)
 	assert_string_equal(c.a.text[0], "127.0.0.1");
 }
 
+/* Cancelled lookups never call back; others with another arg still do. */
+static void
+test_cancel(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct dns *d = new_dns(base);
+	struct seen gone, kept;
+
+	(void)state;
+	memset(&gone, 0, sizeof(gone));
+	memset(&kept, 0, sizeof(kept));
+	assert_int_equal(dns_query_a(d, "mx1.example.net", on_result, &gone), 0);
+	assert_int_equal(dns_query_mx(d, "example.net", on_result, &gone), 0);
+	assert_int_equal(dns_query_a(d, "mx1.example.net", on_result, &kept), 0);
+	dns_cancel(d, &gone);
+	dns_cancel(d, &gone);	/* nothing left: harmless */
+	run_until(base, &kept.calls);
+	/* Answers to the cancelled queries had time to arrive too. */
+	for (int i = 0; i < 20; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	dns_free(&d);
+	event_base_free(base);
+	assert_int_equal(gone.calls, 0);
+	assert_int_equal(kept.calls, 1);
+	assert_int_equal(kept.rc, DNS_OK);
+}
+
 static void
 test_bad_input(void **state)
 {
@@ -342,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_nxdomain_nodata_servfail),
 		cmocka_unit_test(test_silent_server_is_tempfail_in_time),
 		cmocka_unit_test(test_chained_lookup_and_free_in_callback),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_bad_input),
 	};
 

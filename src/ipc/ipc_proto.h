@@ -21,6 +21,23 @@
  *   IPCM_DATA     IK_TARGETS (local keys with a quota, one a line), IK_SIZE (the message)
  *                                               -> IK_SIZE (max message size), IK_TARGETS (keys over quota for IK_SIZE)
  *   IPCM_AUTH     IK_USER IK_PASS IK_IP         -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES
+ *
+ * Queue manager (qmgr -> dird, same reply form; for bounces and auto-replies):
+ *   IPCM_BOUNCE_POLICY  IK_DOMAIN               -> IK_RC (OK|TEMPFAIL), with OK IK_FLAGS: the
+ *                                                  enum cfg_spf_policy of `bounces` for that domain
+ *                                                  (a local domain's own, else domain_defaults)
+ *   IPCM_AUTOREPLY      IK_USER (the mailbox key "local@domain", or the queue's original
+ *                       recipient: any address; non-users get UNKNOWN) IK_ADDR (the envelope
+ *                       sender, "" = <>) IK_FLAGS (IPC_AUTOREPLY_SPF_PASS)
+ *                                               -> IK_RC (OK|UNKNOWN|TEMPFAIL); with OK: IK_USER
+ *                                                  (the user's address, for From:), IK_TEXT (the
+ *                                                  body), IK_SUBJECT ("" = "Auto: " + original).
+ *                       OK means "send it": the once-per-sender-per-7-days record is already
+ *                       committed. The RFC 3834 message checks (autoreply_permitted()) are
+ *                       the caller's, before asking. Runs on dird's pool (a write).
+ *   dird cannot tell the queue manager from a worker on these sockets; a worker
+ *   could ask too (it would learn auto-reply texts and could use up a sender's
+ *   weekly reply).
  */
 #ifndef POSTERN_IPC_PROTO_H
 #define POSTERN_IPC_PROTO_H
@@ -35,6 +52,8 @@ enum ipc_type {
 	IPCM_RCPT,
 	IPCM_DATA,
 	IPCM_AUTH,
+	IPCM_BOUNCE_POLICY = 30,
+	IPCM_AUTOREPLY,
 };
 
 enum ipc_key {
@@ -52,11 +71,16 @@ enum ipc_key {
 	IK_LITERAL,
 	IK_TARGETS,
 	IK_EXPIRES,
+	IK_TEXT,
+	IK_SUBJECT,
 };
 
 /* IK_FLAGS of IPCM_RCPT */
 #define IPC_RCPT_AUTH		0x1	/* the session is authenticated */
 #define IPC_RCPT_TRUSTED	0x2	/* the transaction is trusted */
+
+/* IK_FLAGS of IPCM_AUTOREPLY */
+#define IPC_AUTOREPLY_SPF_PASS	0x1	/* SPF passed for the original message's sender */
 
 enum ipc_verdict {
 	IPCV_OK = 0,

@@ -1,8 +1,9 @@
 /*
  * route: recipient resolution (SPEC sections 4 and 5: aliases to local and
- * remote addresses, catch_all under the allow_catch_all lock, postmaster@
- * every local domain). Alias chains are bounded by ALIAS_DEPTH_MAX and the
- * fan-out by ALIAS_TARGETS_MAX, so a loop in the directory ends.
+ * remote addresses, user forwards, catch_all under the allow_catch_all
+ * lock, postmaster@ every local domain). Alias and forward chains are
+ * bounded by ALIAS_DEPTH_MAX and the fan-out by ALIAS_TARGETS_MAX, so a
+ * loop in the directory ends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +68,52 @@ struct route_walk {
 	struct route_result	*out;
 	unsigned		 visited;
 	bool			 tempfail;
+	/* Users whose forward is being followed on the current path (keys
+	 * borrowed from the callers' frames): a forward back to one of them
+	 * is a loop. At most one per level of depth. */
+	const char		*fwd[ALIAS_DEPTH_MAX + 1];
+	unsigned		 nfwd;
 };
 
 static enum route_rc route_key(struct route_walk *w, const char *key,
 	    unsigned depth, bool top);
+
+static bool
+route_fwd_on_path(const struct route_walk *w, const char *key)
+{
+	for (unsigned i = 0; i < w->nfwd; i++)
+		if (strcmp(w->fwd[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A user with a forward (docs/directory.md, "Forwarding"): the forward
+ * replaces local delivery unless forward_keep. A forward that leads
+ * nowhere (unknown or disabled, past the depth limit, or back to a user
+ * already forwarding on this path) leaves the mail in the user's own
+ * mailbox, so a mistake or a loop loses nothing and ends here.
+ */
+static enum route_rc
+route_forward(struct route_walk *w, const char *key, uint64_t quota, /* NOLINT(misc-no-recursion): the forward half of route_key()'s recursion, bounded by ALIAS_DEPTH_MAX and ALIAS_TARGETS_MAX */
+    const char *forward, bool keep, unsigned depth)
+{
+	enum route_rc fr = ROUTE_UNKNOWN;
+
+	if (keep)
+		route_add(w->out, QKIND_LOCAL, key, quota);
+	if (depth < ALIAS_DEPTH_MAX && w->nfwd < ALIAS_DEPTH_MAX + 1 &&
+	    !route_fwd_on_path(w, key)) {
+		w->fwd[w->nfwd++] = key;
+		fr = route_key(w, forward, depth + 1, false);
+		w->nfwd--;
+	}
+	if (fr == ROUTE_TEMPFAIL)
+		return ROUTE_TEMPFAIL;	/* 451 rather than a guess */
+	if (fr != ROUTE_OK && !keep)
+		route_add(w->out, QKIND_LOCAL, key, quota);
+	return ROUTE_OK;
+}
 
 /* A user, an alias, or nothing (ROUTE_UNKNOWN) for a key in a local domain. */
 static enum route_rc
@@ -85,25 +128,21 @@ route_local_key(struct route_walk *w, const char *key, unsigned depth, bool top)
 	if (rc == DIR_TEMPFAIL)
 		return ROUTE_TEMPFAIL;
 	if (rc == DIR_FOUND) {
-		bool enabled = u.enabled;
+		bool enabled = u.enabled, keep = u.forward_keep;
 		uint64_t quota = u.quota;
-
 		char *forward = u.forward != NULL && *u.forward != '\0' ?
 		    route_lower(u.forward) : NULL;
+		enum route_rc r = ROUTE_OK;
 
 		dir_user_clear(&u);
-		if (!enabled) {
-			free(forward);
-			return ROUTE_DISABLED;
-		}
-		route_add(w->out, QKIND_LOCAL, key, quota);
-		/* forward keeps the local copy and sends one more: nothing is
-		 * lost if the forward address fails. */
-		if (forward != NULL && depth < ALIAS_DEPTH_MAX &&
-		    route_key(w, forward, depth + 1, false) == ROUTE_TEMPFAIL)
-			w->tempfail = true;
+		if (!enabled)
+			r = ROUTE_DISABLED;
+		else if (forward == NULL)
+			route_add(w->out, QKIND_LOCAL, key, quota);
+		else
+			r = route_forward(w, key, quota, forward, keep, depth);
 		free(forward);
-		return ROUTE_OK;
+		return r;
 	}
 	rc = directory_alias_get(w->d, key, &targets);
 	if (rc == DIR_TEMPFAIL)

@@ -1,7 +1,9 @@
 /*
  * route: where a recipient address goes. Local domains resolve through
- * users, aliases (recursively, bounded), postmaster and the catch-all;
- * anything else is remote and needs relay rights (decided by the caller).
+ * users (and their forwards), aliases (recursively, bounded), postmaster
+ * and the catch-all; anything else is remote and needs relay rights
+ * (decided by the caller). A user's forward replaces the local copy unless
+ * forward_keep (docs/directory.md, "Forwarding").
  * Reads the directory; no I/O of its own.
  */
 #ifndef POSTERN_ROUTE_H

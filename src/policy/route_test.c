@@ -3,7 +3,8 @@
  * targets, remote and unknown recipients, disabled users, postmaster
  * without a user, the catch-all with and without the allow_catch_all lock,
  * the alias depth limit (at max and max + 1), loops, and one target per
- * mailbox. Each test gets a fresh directory in a temp dir and a config
+ * mailbox; forwards (replacing or keeping the local copy, chains, loops,
+ * forwards that lead nowhere, the depth limit). Each test gets a fresh directory in a temp dir and a config
  * from config_defaults().
  */
 #include <setjmp.h>
@@ -518,11 +519,134 @@ test_domain_is_local(void **state)
 	assert_int_equal(route_domain_is_local(f->d, "[192.0.2.1]"), DIR_ABSENT);
 }
 
+/* ---- forwards ----------------------------------------------------------- */
+
+static void
+set_forward(struct fixture *f, const char *user, const char *to, bool keep)
+{
+	set_user(f, user, "forward", to);
+	set_user(f, user, "forward_keep", keep ? "true" : "false");
+}
+
+static void
+test_forward_replaces_local_copy(void **state)
+{
+	struct fixture *f = *state;
+
+	set_forward(f, "bob@example.org", "Bob@Example.NET", false);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "R:bob@example.net", NULL);
+	set_forward(f, "bob@example.org", "alice@example.org", false);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:alice@example.org", NULL);
+}
+
+static void
+test_forward_keep_adds_local_copy(void **state)
+{
+	struct fixture *f = *state;
+
+	set_forward(f, "bob@example.org", "bob@example.net", true);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", "R:bob@example.net", NULL);
+	set_forward(f, "bob@example.org", "alice@example.org", true);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", "L:alice@example.org", NULL);
+	/* forward_keep without a forward is plain local delivery. */
+	set_forward(f, "bob@example.org", "", true);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", NULL);
+}
+
+static void
+test_forward_chains_and_aliases(void **state)
+{
+	struct fixture *f = *state;
+
+	add_user(f, "carol@example.org");
+	set_forward(f, "bob@example.org", "carol@example.org", false);
+	set_forward(f, "carol@example.org", "carol@example.net", false);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "R:carol@example.net", NULL);
+	/* Through an alias, and to an alias. */
+	alias_add(f, "info@example.org", "bob@example.org", "alice@example.org", NULL);
+	assert_int_equal(route(f, "info", "example.org"), ROUTE_OK);
+	targets_are(f, "R:carol@example.net", "L:alice@example.org", NULL);
+	set_forward(f, "alice@example.org", "info@example.org", false);
+	assert_int_equal(route(f, "alice", "example.org"), ROUTE_OK);
+	/* info -> bob -> carol -> remote; info -> alice, who is forwarding
+	 * on this path already: the loop closes in her mailbox. */
+	targets_are(f, "R:carol@example.net", "L:alice@example.org", NULL);
+}
+
+/* A forward that leads nowhere leaves the mail with the user. */
+static void
+test_forward_nowhere_keeps_it(void **state)
+{
+	struct fixture *f = *state;
+
+	set_forward(f, "bob@example.org", "nobody@example.org", false);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", NULL);
+	set_forward(f, "bob@example.org", "alice@example.org", false);
+	set_user(f, "alice@example.org", "enabled", "false");
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", NULL);
+	/* A disabled user neither receives nor forwards. */
+	set_user(f, "bob@example.org", "enabled", "false");
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_DISABLED);
+	no_targets(f);
+}
+
+static void
+test_forward_loop_ends_where_it_began(void **state)
+{
+	struct fixture *f = *state;
+
+	set_forward(f, "alice@example.org", "bob@example.org", false);
+	set_forward(f, "bob@example.org", "alice@example.org", false);
+	assert_int_equal(route(f, "alice", "example.org"), ROUTE_OK);
+	targets_are(f, "L:alice@example.org", NULL);
+	assert_int_equal(route(f, "bob", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", NULL);
+	/* With forward_keep on one side, each copy once. */
+	set_forward(f, "bob@example.org", "alice@example.org", true);
+	assert_int_equal(route(f, "alice", "example.org"), ROUTE_OK);
+	targets_are(f, "L:bob@example.org", "L:alice@example.org", NULL);
+}
+
+/* u0 -> u1 -> ... -> u8 -> far@example.net: from u1 the remote address is
+ * at the depth limit and reached; from u0 it is one past, and the mail
+ * stays with u8. */
+static void
+test_forward_chain_at_depth_limit(void **state)
+{
+	struct fixture *f = *state;
+	char name[32], next[32];
+
+	for (int i = 0; i <= ALIAS_DEPTH_MAX; i++) {
+		snprintf(name, sizeof(name), "u%d@example.org", i);
+		add_user(f, name);
+		snprintf(next, sizeof(next), "u%d@example.org", i + 1);
+		set_forward(f, name, i < ALIAS_DEPTH_MAX ? next : "far@example.net", false);
+	}
+	assert_int_equal(route(f, "u1", "example.org"), ROUTE_OK);
+	targets_are(f, "R:far@example.net", NULL);
+	assert_int_equal(route(f, "u0", "example.org"), ROUTE_OK);
+	targets_are(f, "L:u8@example.org", NULL);
+}
+
 int
 main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_forward_replaces_local_copy),
+		T(test_forward_keep_adds_local_copy),
+		T(test_forward_chains_and_aliases),
+		T(test_forward_nowhere_keeps_it),
+		T(test_forward_loop_ends_where_it_began),
+		T(test_forward_chain_at_depth_limit),
 		T(test_user),
 		T(test_user_local_part_any_case),
 		T(test_user_quota_is_carried),

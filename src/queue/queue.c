@@ -54,6 +54,18 @@ queue_state_final(enum queue_state s)
 	return s == QSTATE_SENT || s == QSTATE_BOUNCED;
 }
 
+bool
+queue_spf_valid(const char *s)
+{
+	static const char *const words[] = { "pass", "fail", "softfail",
+	    "neutral", "none", "permerror", "temperror" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(s, words[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 queue_state_parse(const char *s, enum queue_state *out)
 {
@@ -185,22 +197,14 @@ queue_take_spare(const char *tmp_path)
 	return -1;
 }
 
-struct queue_writer *
-queue_writer_open(const struct queue_env *env, const char **err_out)
+/* Writes the envelope into fd (an empty or spare file named queue/tmp/<id>)
+ * and wraps it in a writer; on error the fd is closed, the file unlinked. */
+static struct queue_writer *
+queue_writer_start(const struct queue_env *env, int fd, const char **err_out)
 {
 	struct queue_writer *w;
 	struct buf h;
-	char *path = xasprintf("%s/%s", QUEUE_TMP_DIR, env->id);
-	int fd;
 
-	fd = queue_take_spare(path);
-	if (fd == -1)
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	free(path);
-	if (fd == -1) {
-		*err_out = strerror(errno);
-		return NULL;
-	}
 	buf_init(&h, QUEUE_HEADER_MAX);
 	buf_append_str(&h, QUEUE_MAGIC);
 	buf_printf(&h, "id %s\ntime %" PRId64 "\nfrom ", env->id, env->time);
@@ -212,6 +216,9 @@ queue_writer_open(const struct queue_env *env, const char **err_out)
 	buf_append_str(&h, "\nauth ");
 	queue_put_field(&h, env->auth);
 	buf_append_str(&h, "\n");
+	/* Absent means none, so files from before this line still read. */
+	if (queue_spf_valid(env->spf) && strcmp(env->spf, "none") != 0)
+		buf_printf(&h, "spf %s\n", env->spf);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
 
@@ -237,6 +244,23 @@ queue_writer_open(const struct queue_env *env, const char **err_out)
 	}
 	buf_free(&h);
 	return w;
+}
+
+struct queue_writer *
+queue_writer_open(const struct queue_env *env, const char **err_out)
+{
+	char *path = xasprintf("%s/%s", QUEUE_TMP_DIR, env->id);
+	int fd;
+
+	fd = queue_take_spare(path);
+	if (fd == -1)
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	free(path);
+	if (fd == -1) {
+		*err_out = strerror(errno);
+		return NULL;
+	}
+	return queue_writer_start(env, fd, err_out);
 }
 
 static int
@@ -329,6 +353,78 @@ void
 queue_writer_abort(struct queue_writer **wp)
 {
 	queue_writer_close(wp, true);
+}
+
+/* fsync of queue/ after a rename into it; 0 or -1 with errno. */
+static int
+queue_sync_dir(void)
+{
+	int dfd = open(QUEUE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (dfd == -1)
+		return -1;
+	rc = fsync(dfd);
+	close(dfd);
+	return rc;
+}
+
+/*
+ * No spare from queue/free/ here: queue_take_spare() keeps its listing in
+ * statics that belong to a worker's loop thread, and the queue manager
+ * calls this from several delivery threads. The ids alone cannot collide
+ * (32 random bits per millisecond); O_EXCL makes sure.
+ */
+int
+queue_inject(const struct queue_env *env, const void *msg, size_t len,
+    char id_out[QUEUE_ID_LEN + 1], const char **err_out)
+{
+	struct queue_env e = *env;
+	struct queue_writer *w;
+	char *from, *to;
+	int fd, rc = -1;
+
+	if (env->nrcpts == 0) {
+		*err_out = "no recipients";
+		return -1;
+	}
+	ids_queue(e.id);
+	if (e.time == 0)
+		e.time = (int64_t)time(NULL);
+	from = xasprintf("%s/%s", QUEUE_TMP_DIR, e.id);
+	to = xasprintf("%s/%s", QUEUE_DIR, e.id);
+	fd = open(from, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		*err_out = strerror(errno);
+		goto out;
+	}
+	if ((w = queue_writer_start(&e, fd, err_out)) == NULL)
+		goto out;
+	if (queue_writer_write(w, msg, len) == -1 || queue_writer_finish(w) == -1 ||
+	    fdatasync(w->fd) == -1) {
+		*err_out = strerror(errno);
+		queue_writer_close(&w, false);
+		unlink(from);
+		goto out;
+	}
+	queue_writer_close(&w, false);
+	if (rename(from, to) == -1) {
+		*err_out = strerror(errno);
+		unlink(from);
+		goto out;
+	}
+	if (queue_sync_dir() == -1) {
+		/* Not known durable: take it back rather than risk a lie. */
+		*err_out = strerror(errno);
+		unlink(to);
+		goto out;
+	}
+	memcpy(id_out, e.id, QUEUE_ID_LEN + 1);
+	rc = 0;
+out:
+	free(from);
+	free(to);
+	return rc;
 }
 
 /* ---- group commit --------------------------------------------------- */
@@ -568,6 +664,10 @@ queue_parse_header_line(struct queue_env *env, char *line)
 	} else if (strcmp(key, "auth") == 0) {
 		free(env->auth);
 		env->auth = xstrdup(val);
+	} else if (strcmp(key, "spf") == 0) {
+		/* An unknown word counts as none: it can never pass for pass. */
+		snprintf(env->spf, sizeof(env->spf), "%s",
+		    queue_spf_valid(val) ? val : "none");
 	} else if (strcmp(key, "rcpt") == 0) {
 		enum queue_state st;
 
@@ -676,6 +776,8 @@ queue_read(const char *id, struct queue_env *env_out, int *fd_out,
 		env_out->client = xstrdup("");
 	if (env_out->helo == NULL)
 		env_out->helo = xstrdup("");
+	if (env_out->spf[0] == '\0')
+		memcpy(env_out->spf, "none", sizeof("none"));
 	/* Records: bounded by the recipients' count, so a hostile file cannot
 	 * make us read without end. */
 	uint64_t roff = env_out->body_off + env_out->body_len;

@@ -9,6 +9,7 @@
  *   postern-queue 1
  *   id <queue id>            time <unix seconds>
  *   from <address or empty>  client <ip>  helo <name>  auth <user>
+ *   spf <result word>        optional (absent = none): RFC 7208 2.6
  *   rcpt <state>\t<kind>\t<original>\t<target>     one per recipient
  *   body <20-digit length>
  *   <empty line>, then the message, then records
@@ -51,6 +52,9 @@ struct queue_rcpt {
 	char		*last_reply;	/* "" when none */
 };
 
+/* Longest RFC 7208 2.6 result word ("permerror", "temperror") and a NUL. */
+#define QUEUE_SPF_LEN	16
+
 struct queue_env {
 	char		 id[QUEUE_ID_LEN + 1];
 	int64_t		 time;
@@ -58,6 +62,14 @@ struct queue_env {
 	char		*client;	/* ip */
 	char		*helo;
 	char		*auth;		/* "" = not authenticated */
+	/*
+	 * The SPF result for `from` at MAIL FROM (RFC 7208 2.6: pass fail
+	 * softfail neutral none permerror temperror). "" is written as none;
+	 * queue_read() always fills in a word, "none" when the file has no
+	 * spf line (older files) or an unknown word. The autoresponders and
+	 * bounces policies (require_spf, SPEC section 4) need "pass".
+	 */
+	char		 spf[QUEUE_SPF_LEN];
 	struct queue_rcpt *rcpts;
 	size_t		 nrcpts;
 	uint64_t	 body_off;	/* offset of the message in the file */
@@ -74,6 +86,8 @@ void	queue_env_add_rcpt(struct queue_env *env, enum queue_kind kind,
 void	queue_env_clear(struct queue_env *env);
 const char *queue_state_name(enum queue_state s);
 bool	queue_state_final(enum queue_state s);
+/* Is s one of the seven RFC 7208 2.6 result words (lower case)? */
+bool	queue_spf_valid(const char *s);
 
 /* ---- writing (on the loop thread; no fsync here) ---- */
 
@@ -106,6 +120,20 @@ void	queue_commit(struct queue_committer *c, struct queue_writer **wp,
 	    queue_commit_fn done, void *arg);
 size_t	queue_committer_pending(const struct queue_committer *c);
 void	queue_committer_free(struct queue_committer **cp);
+
+/*
+ * Writes a complete new message in one call, synchronously: for the queue
+ * manager, which makes bounces and auto-replies. A fresh queue id is made
+ * here (ids_queue(), like a worker's); env->id is ignored, env->time 0
+ * means now. msg is the message in LF form (len bytes). The file is
+ * written in queue/tmp/, fdatasync'ed, renamed into queue/ and the
+ * directory fsync'ed before this returns 0 with the id in id_out; on -1
+ * nothing is left in queue/ or queue/tmp/ and *err_out says why (static
+ * text or strerror). Blocking: call it from a delivery thread, never from
+ * a session loop. Safe from several threads at once.
+ */
+int	queue_inject(const struct queue_env *env, const void *msg, size_t len,
+	    char id_out[QUEUE_ID_LEN + 1], const char **err_out);
 
 /* ---- reading and updating ---- */
 

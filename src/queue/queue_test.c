@@ -2,7 +2,8 @@
  * Unit tests for queue/: the spool file format written by queue_writer_*,
  * made durable by the group committer, read back by queue_read() with its
  * appended state records (torn and corrupt records ignored), truncated
- * files refused, queue_list() order, queue_remove() and ids_queue_valid().
+ * files refused, queue_list() order, queue_remove() and ids_queue_valid();
+ * the optional spf line (absent = none) and queue_inject().
  * The queue API works relative to the cwd: each test runs in a fresh temp
  * dir after chdir() there.
  */
@@ -823,6 +824,207 @@ test_state_names(void **state)
 	assert_true(queue_state_final(QSTATE_BOUNCED));
 }
 
+/* ---- spf ---------------------------------------------------------------- */
+
+/* The spf line of queue/<id>, or NULL; the text is static. */
+static const char *
+spf_line(const char *id)
+{
+	static char text[4096];
+	const char *p;
+	int fd = open(path_of(QUEUE_DIR, id), O_RDONLY);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	assert_true(n > 0);
+	text[n] = '\0';
+	*strstr(text, "\n\n") = '\0';
+	p = strstr(text, "\nspf ");
+	return p != NULL ? p + 1 : NULL;
+}
+
+static void
+spool_spf(struct fixture *f, const char *word, char id_out[QUEUE_ID_LEN + 1])
+{
+	struct queue_env env;
+	struct queue_writer *w;
+	const char *err = NULL;
+
+	env_make(&env, NULL);
+	snprintf(env.spf, sizeof(env.spf), "%s", word);
+	w = queue_writer_open(&env, &err);
+	assert_non_null(w);
+	assert_int_equal(queue_writer_finish(w), 0);
+	assert_int_equal(commit_wait(f, &w), 0);
+	memcpy(id_out, env.id, QUEUE_ID_LEN + 1);
+	queue_env_clear(&env);
+}
+
+static void
+test_spf_round_trip(void **state)
+{
+	static const char *const words[] = { "pass", "fail", "softfail",
+	    "neutral", "permerror", "temperror" };
+	struct fixture *f = *state;
+	struct queue_env got;
+	char id[QUEUE_ID_LEN + 1], want[32];
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		spool_spf(f, words[i], id);
+		snprintf(want, sizeof(want), "spf %s\n", words[i]);
+		assert_non_null(spf_line(id));
+		assert_memory_equal(spf_line(id), want, strlen(want));
+		read_ok(id, &got);
+		assert_string_equal(got.spf, words[i]);
+		queue_env_clear(&got);
+	}
+	/* none, "" and a word that is not RFC 7208's are all none, unwritten. */
+	spool_spf(f, "none", id);
+	assert_null(spf_line(id));
+	read_ok(id, &got);
+	assert_string_equal(got.spf, "none");
+	queue_env_clear(&got);
+	spool_spf(f, "", id);
+	assert_null(spf_line(id));
+	read_ok(id, &got);
+	assert_string_equal(got.spf, "none");
+	queue_env_clear(&got);
+	spool_spf(f, "PASS", id);
+	assert_null(spf_line(id));
+	read_ok(id, &got);
+	assert_string_equal(got.spf, "none");
+	queue_env_clear(&got);
+	assert_true(queue_spf_valid("temperror"));
+	assert_false(queue_spf_valid("Pass"));
+	assert_false(queue_spf_valid(""));
+}
+
+/* A file from before the spf line, and one with a word we do not know. */
+static void
+test_spf_absent_or_unknown_is_none(void **state)
+{
+	static const char *const lines[] = { "", "spf pass-ish\n", "spf\n",
+	    "spf passpasspasspasspasspass\n" };
+	char id[QUEUE_ID_LEN + 1], text[512];
+	struct queue_env got;
+	int fd, n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		ids_queue(id);
+		n = snprintf(text, sizeof(text), "postern-queue 1\nid %s\ntime 1\n"
+		    "from a@b.example\nclient 192.0.2.1\nhelo h\nauth \n%s"
+		    "rcpt queued\tL\tbob@example.org\tbob@example.org\n"
+		    "body 00000000000000000003\n\nhi\n", id, lines[i]);
+		fd = open(path_of(QUEUE_DIR, id), O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text, (size_t)n), n);
+		close(fd);
+		read_ok(id, &got);
+		assert_string_equal(got.spf, "none");
+		assert_int_equal(got.nrcpts, 1);
+		queue_env_clear(&got);
+	}
+}
+
+/* ---- inject ------------------------------------------------------------- */
+
+static size_t
+count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_inject(void **state)
+{
+	static const char msg[] = "From: \"Mail Delivery System\" <MAILER-DAEMON@mx.example.org>\n"
+	    "To: <alice@example.org>\nSubject: Undelivered\n\nbody\n";
+	struct queue_env env = { 0 }, got;
+	char id[QUEUE_ID_LEN + 1], back[sizeof(msg)];
+	const char *err = NULL;
+	time_t before = time(NULL);
+	int fd;
+
+	(void)state;
+	memcpy(env.id, "0000000000000000", QUEUE_ID_LEN + 1);	/* ignored */
+	env.from = (char *)"";
+	memcpy(env.spf, "pass", 5);
+	queue_env_add_rcpt(&env, QKIND_REMOTE, "alice@example.net", "alice@example.net");
+	assert_int_equal(queue_inject(&env, msg, sizeof(msg) - 1, id, &err), 0);
+	assert_true(ids_queue_valid(id));
+	assert_string_not_equal(id, "0000000000000000");
+	assert_true(exists(path_of(QUEUE_DIR, id)));
+	assert_int_equal(count_entries(QUEUE_TMP_DIR), 0);
+
+	assert_int_equal(queue_read(id, &got, &fd, &err), 0);
+	assert_string_equal(got.id, id);
+	assert_true(got.time >= before && got.time <= time(NULL));	/* 0 = now */
+	assert_string_equal(got.from, "");
+	assert_string_equal(got.client, "");
+	assert_string_equal(got.spf, "pass");
+	assert_int_equal(got.nrcpts, 1);
+	assert_int_equal(got.rcpts[0].kind, QKIND_REMOTE);
+	assert_string_equal(got.rcpts[0].target, "alice@example.net");
+	assert_int_equal(got.rcpts[0].state, QSTATE_QUEUED);
+	assert_int_equal(got.body_len, sizeof(msg) - 1);
+	assert_int_equal(pread(fd, back, got.body_len, (off_t)got.body_off),
+	    (ssize_t)got.body_len);
+	assert_memory_equal(back, msg, sizeof(msg) - 1);
+	close(fd);
+	queue_env_clear(&got);
+
+	/* Two in a row get two ids; env->time is kept when given. */
+	{
+		char id2[QUEUE_ID_LEN + 1];
+
+		env.time = 1700000000;
+		assert_int_equal(queue_inject(&env, "x\n", 2, id2, &err), 0);
+		assert_string_not_equal(id, id2);
+		read_ok(id2, &got);
+		assert_int_equal(got.time, 1700000000);
+		queue_env_clear(&got);
+	}
+	env.from = NULL;
+	queue_env_clear(&env);
+}
+
+static void
+test_inject_failures_leave_nothing(void **state)
+{
+	struct queue_env env = { 0 };
+	char id[QUEUE_ID_LEN + 1] = "";
+	const char *err = NULL;
+
+	(void)state;
+	/* No recipient: queue_read() would refuse the file, so it is not made. */
+	assert_int_equal(queue_inject(&env, "x\n", 2, id, &err), -1);
+	assert_string_equal(err, "no recipients");
+	assert_int_equal(count_entries(QUEUE_DIR), 2);	/* tmp/ and free/ */
+
+	/* queue/tmp/ is gone: nothing may appear in queue/. */
+	queue_env_add_rcpt(&env, QKIND_LOCAL, "bob@example.org", "bob@example.org");
+	assert_int_equal(rename(QUEUE_TMP_DIR, "tmp-away"), 0);
+	err = NULL;
+	assert_int_equal(queue_inject(&env, "x\n", 2, id, &err), -1);
+	assert_non_null(err);
+	assert_string_equal(id, "");
+	assert_int_equal(count_entries(QUEUE_DIR), 1);	/* free/ */
+	assert_int_equal(rename("tmp-away", QUEUE_TMP_DIR), 0);
+	queue_env_clear(&env);
+}
+
 int
 main(void)
 {
@@ -851,6 +1053,12 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_pool_is_trimmed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_spf_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spf_absent_or_unknown_is_none,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inject_failures_leave_nothing,
+		    setup, teardown),
 		cmocka_unit_test(test_ids_queue_valid),
 		cmocka_unit_test(test_state_names),
 	};

@@ -1,7 +1,8 @@
 /*
- * dird: answers the directory questions of the session processes. Lookups
- * run on the loop (local, indexed SQLite reads); password checks (yescrypt)
- * and the failed-login bookkeeping run on a pool, and their replies may
+ * dird: answers the directory questions of the session processes and the
+ * queue manager. Lookups run on the loop (local, indexed SQLite reads);
+ * password checks (yescrypt), the failed-login bookkeeping and the
+ * auto-reply record (a durable write) run on a pool, and their replies may
  * overtake earlier ones (replies carry the request id). Every request is
  * hostile input: a session process may be compromised.
  */
@@ -449,6 +450,19 @@ dird_dummy_init(void)
 	dird_dummy_hash = password_hash("postern-dummy-password", 22);
 }
 
+/* The pool thread's own connection (one per thread), opened on first use;
+ * NULL when the database cannot be opened. */
+static struct directory *
+dird_pool_dir(void)
+{
+	const char *err;
+
+	if (dird_thread_dir == NULL &&
+	    directory_open("postern.db", &dird_thread_dir, &err) == -1)
+		dird_thread_dir = NULL;
+	return dird_thread_dir;
+}
+
 static void
 dird_auth_work(void *arg)
 {
@@ -460,9 +474,7 @@ dird_auth_work(void *arg)
 	bool ok = false;
 	enum dir_rc rc;
 
-	if (dird_thread_dir == NULL &&
-	    directory_open("postern.db", &dird_thread_dir, &err) == -1) {
-		dird_thread_dir = NULL;
+	if (dird_pool_dir() == NULL) {
 		a->rc = IPCV_TEMPFAIL;
 		return;
 	}
@@ -540,6 +552,121 @@ dird_auth(struct dird_client *c, const struct ipc_msg *m)
 	pool_submit(c->d->pool, dird_auth_work, dird_auth_done, a);
 }
 
+/* ---- queue manager: bounces policy (loop), auto-replies (pool) ---- */
+
+static void
+dird_bounce_policy(struct dird_client *c, const struct ipc_msg *m)
+{
+	struct dird *d = c->d;
+	char *domain = ipc_msg_get_str(m, IK_DOMAIN, SMTP_DOMAIN_MAX + 2);
+	enum cfg_spf_policy policy = d->cfg->domain_defaults.bounces;
+	struct ipc_msg r;
+
+	/* A literal ("[192.0.2.1]") or a bad name is simply not local. */
+	if (domain == NULL ||
+	    directory_bounce_policy(d->dir, d->cfg, domain, &policy) == DIR_TEMPFAIL) {
+		if (domain != NULL)
+			log_kv(&d->log, LOGL_ERROR, "directory_error", "detail",
+			    "bounce policy lookup failed", NULL);
+		dird_reply_rc(c, m->id, IPCV_TEMPFAIL, -1);
+		free(domain);
+		return;
+	}
+	ipc_msg_init(&r, IPCM_REPLY, m->id);
+	ipc_msg_add_u64(&r, IK_RC, IPCV_OK);
+	ipc_msg_add_u64(&r, IK_FLAGS, (uint64_t)policy);
+	dird_reply(c, &r);
+	free(domain);
+}
+
+struct dird_autoreply {
+	struct dird_client	*c;
+	uint32_t		 id;
+	const struct config	*cfg;
+	char			*user;
+	char			*sender;
+	bool			 spf_pass;
+	bool			 db_error;
+	enum ipc_verdict	 rc;
+	struct dir_autoreply	 a;
+};
+
+/* On a pool thread: the claim is a write that fsyncs (synchronous = FULL). */
+static void
+dird_autoreply_work(void *arg)
+{
+	struct dird_autoreply *j = arg;
+	struct directory *dir = dird_pool_dir();
+
+	j->rc = IPCV_TEMPFAIL;
+	j->db_error = true;
+	if (dir == NULL)
+		return;
+	switch (directory_autoreply_claim(dir, j->cfg, j->user, j->sender,
+	    j->spf_pass, (int64_t)time(NULL), &j->a)) {
+	case DIR_FOUND:
+		j->rc = IPCV_OK;
+		j->db_error = false;
+		break;
+	case DIR_ABSENT:
+		j->rc = IPCV_UNKNOWN;
+		j->db_error = false;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+dird_autoreply_done(void *arg)
+{
+	struct dird_autoreply *j = arg;
+	struct ipc_msg r;
+
+	ipc_msg_init(&r, IPCM_REPLY, j->id);
+	ipc_msg_add_u64(&r, IK_RC, j->rc);
+	if (j->rc == IPCV_OK) {
+		ipc_msg_add_str(&r, IK_USER, j->a.address);
+		ipc_msg_add_str(&r, IK_TEXT, j->a.text);
+		ipc_msg_add_str(&r, IK_SUBJECT, j->a.subject);
+	} else if (j->db_error)
+		log_kv(&j->c->d->log, LOGL_ERROR, "directory_error", "detail",
+		    "auto-reply state", NULL);
+	dird_reply(j->c, &r);
+	dird_client_unref(j->c);
+	dir_autoreply_clear(&j->a);
+	free(j->user);
+	free(j->sender);
+	free(j);
+}
+
+static void
+dird_autoreply(struct dird_client *c, const struct ipc_msg *m)
+{
+	struct dird_autoreply *j = xcalloc(1, sizeof(*j));
+	uint64_t flags = 0;
+
+	j->c = c;
+	j->id = m->id;
+	j->cfg = c->d->cfg;
+	j->user = ipc_msg_get_str(m, IK_USER, SMTP_PATH_MAX);
+	j->sender = ipc_msg_get_str(m, IK_ADDR, SMTP_PATH_MAX);
+	(void)ipc_msg_get_u64(m, IK_FLAGS, &flags);
+	j->spf_pass = (flags & IPC_AUTOREPLY_SPF_PASS) != 0;
+	c->refs++;
+	if (j->user == NULL || j->sender == NULL) {
+		j->rc = IPCV_TEMPFAIL;	/* malformed: never from our qmgr */
+		dird_autoreply_done(j);
+		return;
+	}
+	if (j->sender[0] == '\0') {
+		j->rc = IPCV_UNKNOWN;	/* RFC 3834 2: never to <> */
+		dird_autoreply_done(j);
+		return;
+	}
+	pool_submit(c->d->pool, dird_autoreply_work, dird_autoreply_done, j);
+}
+
 static void
 dird_dispatch(struct dird_client *c, const struct ipc_msg *m)
 {
@@ -558,6 +685,12 @@ dird_dispatch(struct dird_client *c, const struct ipc_msg *m)
 		break;
 	case IPCM_AUTH:
 		dird_auth(c, m);
+		break;
+	case IPCM_BOUNCE_POLICY:
+		dird_bounce_policy(c, m);
+		break;
+	case IPCM_AUTOREPLY:
+		dird_autoreply(c, m);
 		break;
 	default:
 		dird_reply_rc(c, m->id, IPCV_TEMPFAIL, -1);
@@ -664,7 +797,7 @@ dird_run(const struct config *cfg, int ctl_fd)
 		return 1;
 	}
 	buf_init(&d.rbuf, IPC_MSG_MAX);
-	d.pool = pool_new(d.base, 2, "auth");
+	d.pool = pool_new(d.base, 2, "dirpool");
 	evutil_make_socket_nonblocking(ctl_fd);
 	ev_ctl = event_new(d.base, ctl_fd, EV_READ | EV_PERSIST, dird_ctl_read, &d);
 	ev_term = evsignal_new(d.base, SIGTERM, dird_signal, &d);

@@ -44,7 +44,7 @@
 	LL_TRUNC | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 #define SANDBOX_RULES_MAX	8
-#define SANDBOX_SYSCALLS_MAX	96
+#define SANDBOX_SYSCALLS_MAX	128
 
 enum sandbox_path_kind {
 	SPATH_DIR,		/* must exist */
@@ -134,10 +134,13 @@ static const struct sandbox_policy sandbox_policies[] = {
 			{ "mail", SPATH_DIR_MAKE, LL_MKDIR | LL_MKREG | LL_WRITE |
 			    LL_TRUNC | LL_LIST | LL_RM | LL_REFER },
 		},
-		/* Sockets: only the datagrams of queue ids from workers. */
-		.syscalls = { SYSCALLS_BASE, SYSCALLS_FILES, "recvfrom",
-		    "recvmsg", "mkdir", "mkdirat", "copy_file_range", "sendfile",
-		    NULL },
+		/* Sockets: the datagrams of queue ids from workers; outbound
+		 * SMTP (TCP: socket, connect, then SO_ERROR) and libunbound's
+		 * thread (UDP and TCP to the DNS servers; bind picks a random
+		 * source port, RFC 5452 9.2). Never listen or accept. */
+		.syscalls = { SYSCALLS_BASE, SYSCALLS_FILES, SYSCALLS_SOCKIO,
+		    "socket", "connect", "bind", "mkdir", "mkdirat",
+		    "copy_file_range", "sendfile", NULL },
 		.threads = true,
 	},
 	[SANDBOX_DIRD] = {

@@ -17,7 +17,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <event2/event.h>
 #include <linux/landlock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -30,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dns/dns.h"
 #include "server/sandbox.h"
 
 struct fixture {
@@ -121,9 +126,10 @@ teardown(void **state)
 	return 0;
 }
 
-/* Forks; the child applies role, runs body, exits 0. Returns the status. */
+/* Forks; the child runs prep (may be NULL: what a process sets up before
+ * its sandbox), applies role, runs body, exits 0. Returns the status. */
 static int
-run_child(enum sandbox_role role, void (*body)(void))
+run_child_prep(enum sandbox_role role, void (*prep)(void), void (*body)(void))
 {
 	pid_t pid = fork();
 	int status;
@@ -136,6 +142,8 @@ run_child(enum sandbox_role role, void (*body)(void))
 
 		if (role == SANDBOX_WORKER && chdir("queue") != 0)
 			_exit(202);
+		if (prep != NULL)
+			prep();
 		if (sandbox_apply(role, &ll, err, sizeof(err)) == -1) {
 			fprintf(stderr, "sandbox_apply: %s\n", err);
 			_exit(200);
@@ -149,6 +157,12 @@ run_child(enum sandbox_role role, void (*body)(void))
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+static int
+run_child(enum sandbox_role role, void (*body)(void))
+{
+	return run_child_prep(role, NULL, body);
 }
 
 static void
@@ -290,22 +304,128 @@ test_qmgr_files(void **state)
 	assert_int_equal(access("mail/example.org/alice/new/m1", F_OK), 0);
 }
 
-static void
-qmgr_socket_body(void)
-{
-	/* The queue manager never opens a socket: outbound SMTP is not its. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);	/* SIGSYS: never returns */
+/*
+ * Outbound SMTP and DNS, as the qmgr does them: libunbound made before the
+ * sandbox (dns_new() reads resolv.conf), its thread and sockets after; a
+ * TCP connection the way remote_smtp.c opens one. The DNS server is
+ * tests/dns/dnsserver.py, started by the test (from the source root).
+ */
+static char		 qmgr_dns_server[64];
+static struct sockaddr_in qmgr_peer;
+static struct event_base *qmgr_base;
+static struct dns	*qmgr_dns;
 
-	if (fd != -1)
-		close(fd);
-	_exit(fd != -1 ? 3 : 4);
+static void
+qmgr_net_prep(void)
+{
+	char *v[1] = { qmgr_dns_server };
+	struct cfg_strlist servers = { v, 1 };
+	char err[256];
+
+	qmgr_base = event_base_new();
+	qmgr_dns = dns_new(qmgr_base, &servers, err, sizeof(err));
+	CHILD_CHECK(qmgr_base != NULL && qmgr_dns != NULL);
 }
 
 static void
-test_qmgr_socket_is_killed(void **state)
+qmgr_on_dns(void *arg, const struct dns_result *r)
+{
+	*(int *)arg = r->rc == DNS_OK && r->naddr == 1 ? 1 : 2;
+}
+
+static void
+qmgr_net_body(void)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int done = 0, soerr = -1, one = 1;
+
+	CHILD_CHECK(dns_query_a(qmgr_dns, "mx1.example.net", qmgr_on_dns,
+	    &done) == 0);
+	while (done == 0)
+		CHILD_CHECK(event_base_loop(qmgr_base, EVLOOP_ONCE) == 0);
+	CHILD_CHECK(done == 1);
+	pfd.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	CHILD_CHECK(pfd.fd != -1);
+	CHILD_CHECK(setsockopt(pfd.fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == 0);
+	CHILD_CHECK(connect(pfd.fd, (struct sockaddr *)&qmgr_peer,
+	    sizeof(qmgr_peer)) == 0 || errno == EINPROGRESS);
+	CHILD_CHECK(poll(&pfd, 1, 5000) == 1);
+	CHILD_CHECK(getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &soerr,
+	    &len) == 0 && soerr == 0);
+	CHILD_CHECK(write(pfd.fd, "EHLO x\r\n", 8) == 8);
+	close(pfd.fd);
+	dns_free(&qmgr_dns);
+	event_base_free(qmgr_base);
+}
+
+static void
+test_qmgr_outbound(void **state)
+{
+	const struct fixture *fx = *state;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char script[PATH_MAX + 32];
+	socklen_t len = sizeof(sin);
+	int in[2], out[2], lfd, status;
+	char line[32] = "";
+	pid_t dns_pid;
+	FILE *f;
+
+	/* The peer: a listening socket; the kernel completes the handshake. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&qmgr_peer, &len), 0);
+	snprintf(script, sizeof(script), "%s/tests/dns/dnsserver.py",
+	    fx->old_cwd);
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	dns_pid = fork();
+	assert_true(dns_pid != -1);
+	if (dns_pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl("/usr/bin/python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	snprintf(qmgr_dns_server, sizeof(qmgr_dns_server), "127.0.0.1:%d",
+	    (int)strtol(line, NULL, 10));
+	status = run_child_prep(SANDBOX_QMGR, qmgr_net_prep, qmgr_net_body);
+	close(in[1]);	/* the DNS server exits on EOF */
+	waitpid(dns_pid, NULL, 0);
+	close(lfd);
+	assert_child_ok(status);
+}
+
+static void
+qmgr_listen_body(void)
+{
+	/* Outbound only: the queue manager never serves a socket. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	CHILD_CHECK(fd != -1);
+	if (listen(fd, 1) == 0) {	/* SIGSYS: never returns */
+		close(fd);
+		_exit(3);
+	}
+	_exit(4);
+}
+
+static void
+test_qmgr_listen_is_killed(void **state)
 {
 	(void)state;
-	assert_child_sigsys(run_child(SANDBOX_QMGR, qmgr_socket_body));
+	assert_child_sigsys(run_child(SANDBOX_QMGR, qmgr_listen_body));
 }
 
 static void
@@ -316,7 +436,7 @@ test_seccomp_log_mode(void **state)
 	(void)state;
 	/* POSTERN_SECCOMP=log: the call is let through (and logged). */
 	assert_int_equal(setenv("POSTERN_SECCOMP", "log", 1), 0);
-	status = run_child(SANDBOX_QMGR, qmgr_socket_body);
+	status = run_child(SANDBOX_QMGR, qmgr_listen_body);
 	unsetenv("POSTERN_SECCOMP");
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 3);
@@ -419,7 +539,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_worker_fork_is_killed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_qmgr_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_qmgr_socket_is_killed, setup,
+		cmocka_unit_test_setup_teardown(test_qmgr_outbound, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_qmgr_listen_is_killed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_seccomp_log_mode, setup,
 		    teardown),

@@ -66,8 +66,14 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	env.client = s->ip;
 	env.helo = s->helo != NULL ? s->helo : (char *)"";
 	env.auth = s->auth_user != NULL ? s->auth_user : (char *)"";
+	/*
+	 * XXX: env.spf stays "" (written as none) until the session checks
+	 * SPF at MAIL FROM (a later issue); then copy the RFC 7208 result
+	 * word here. Until then require_spf policies (autoresponders,
+	 * bounces) never see a pass.
+	 */
 	for (size_t i = 0; i < s->ntargets; i++)
-		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].key,
+		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].orig,
 		    s->targets[i].key);
 	s->qw = queue_writer_open(&env, &err);
 	memcpy(s->queue_id, env.id, sizeof(env.id));

@@ -12,7 +12,9 @@
 #include "ipc/ipc_proto.h"
 #include "smtp/smtp_session.h"
 
-/* Adds a target unless that mailbox is already one (one copy each). */
+/* Adds a target unless that mailbox is already one (one copy each). The
+ * RCPT being answered is its original recipient (the queue's rcpt orig:
+ * DSN Original-Recipient, auto-replies of forwarding users). */
 static void
 smtp_rcpt_add_target(struct smtp_session *s, enum queue_kind kind,
     const char *key, uint64_t quota)
@@ -22,7 +24,8 @@ smtp_rcpt_add_target(struct smtp_session *s, enum queue_kind kind,
 			return;
 	s->targets = xrealloc(s->targets, (s->ntargets + 1) * sizeof(*s->targets));
 	s->targets[s->ntargets++] = (struct smtp_target){ .kind = kind,
-	    .key = xstrdup(key), .quota = quota };
+	    .key = xstrdup(key), .quota = quota,
+	    .orig = xstrdup(s->rcpt_pending != NULL ? s->rcpt_pending : key) };
 }
 
 /* IK_TARGETS: "L|R\tkey\tquota\n" lines. A malformed line voids them all. */

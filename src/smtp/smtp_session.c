@@ -241,8 +241,10 @@ smtp_session_reset_tx(struct smtp_session *s, const char *why)
 	free(s->from_domain);
 	free(s->msgid);
 	s->from = s->from_key = s->from_domain = s->msgid = NULL;
-	for (size_t i = 0; i < s->ntargets; i++)
+	for (size_t i = 0; i < s->ntargets; i++) {
 		free(s->targets[i].key);
+		free(s->targets[i].orig);
+	}
 	free(s->targets);
 	s->targets = NULL;
 	s->ntargets = 0;

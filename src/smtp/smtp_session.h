@@ -33,6 +33,7 @@ struct queue_writer;
 struct smtp_target {
 	enum queue_kind	 kind;
 	char		*key;		/* "local@domain" or the remote address */
+	char		*orig;		/* the first RCPT TO that led here, as written */
 	uint64_t	 quota;		/* bytes, 0 = none */
 };
 

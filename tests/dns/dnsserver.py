@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """A tiny authoritative DNS server for the dns module's tests (UDP on
 127.0.0.1 only). Prints the port it bound on its first line, then serves
-until stdin closes. Zone: see ZONE below; other names are NXDOMAIN, names
-without the asked type are NODATA, servfail.example answers SERVFAIL and
-timeout.example is never answered. Never forwards anywhere."""
+until stdin closes. Zone: see ZONE below, plus the records of the zone
+file named as the first argument, if any (one record a line: NAME TYPE
+DATA, TYPE one of A, AAAA, MX "PREF HOST", TXT; '#' starts a comment);
+other names are NXDOMAIN, names without the asked type are NODATA,
+servfail.example answers SERVFAIL and timeout.example is never answered.
+Never forwards anywhere."""
 
 import select
 import socket
@@ -27,6 +30,21 @@ SERVFAIL = DNSLabel("servfail.example.")
 DROP = DNSLabel("timeout.example.")
 
 
+def load_zone(path):
+    """Adds the records of a zone file to ZONE."""
+    kinds = {"A": lambda d: (QTYPE.A, A(d)),
+             "AAAA": lambda d: (QTYPE.AAAA, AAAA(d)),
+             "MX": lambda d: (QTYPE.MX, MX(d.split()[1], int(d.split()[0]))),
+             "TXT": lambda d: (QTYPE.TXT, TXT(d.encode()))}
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, kind, data = line.split(None, 2)
+            ZONE.setdefault(name, []).append(kinds[kind](data))
+
+
 def answer(req):
     q = req.q
     reply = req.reply()  # QR, AA and RD copied; RA set
@@ -44,6 +62,8 @@ def answer(req):
 
 
 def main():
+    if len(sys.argv) > 1:
+        load_zone(sys.argv[1])
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)

@@ -227,7 +227,8 @@ def test_user_list_and_show(offline):
         "quota = 0\n"
         "autoreply = \"\"\n"
         "autoreply_subject = \"\"\n"
-        "forward = \"\"\n")
+        "forward = \"\"\n"
+        "forward_keep = false\n")
 
 
 def test_user_list_unknown_domain_fails(offline):
@@ -242,18 +243,20 @@ def test_user_show_never_prints_the_hash(offline):
 def test_user_set_and_show(offline):
     ok(offline.cli("user", "set", "bob@example.org", "quota=2K", "enabled=off",
                    "autoreply=Away until Monday", "autoreply_subject=Out",
-                   "forward=bob@example.net"))
+                   "forward=bob@example.net", "forward_keep=yes"))
     assert offline.cli("user", "show", "bob@example.org").stdout == (
         "address = bob@example.org\n"
         "enabled = false\n"
         "quota = 2048\n"
         "autoreply = \"Away until Monday\"\n"
         "autoreply_subject = Out\n"
-        "forward = bob@example.net\n")
+        "forward = bob@example.net\n"
+        "forward_keep = true\n")
 
 
 @pytest.mark.parametrize("kv", ["colour=blue", "quota=lots", "quota=-1", "enabled=maybe",
                                 "forward=not-an-address", "forward=bob@example.org",
+                                "forward_keep=maybe",
                                 "autoreply_subject=two\nlines"])
 def test_user_set_unknown_key_or_bad_value_fails_one_line(offline, kv):
     fails(offline.cli("user", "set", "bob@example.org", kv, check=False))

@@ -274,8 +274,49 @@ def test_only_one_return_path_and_delivered_to(postern):
 
 
 def test_user_forward_to_local_address(postern):
-    # SPEC section 4: per user `forward` (address, "" = off).
+    # SPEC section 4: per user `forward` (address, "" = off). It replaces
+    # local delivery (docs/directory.md, "Forwarding").
     postern.cli("user", "set", "bob@example.org", "forward=alice@example.org")
     send(postern, ["bob@example.org"])
-    [m] = postern.wait_messages("alice@example.org", timeout=5)
+    [m] = settle(postern, "alice@example.org")
     assert header(m, "Delivered-To") == ["alice@example.org"]
+    assert header(m, "Return-Path") == ["<friend@example.net>"]
+    assert postern.messages("bob@example.org") == []
+
+
+def test_user_forward_keep_delivers_both(postern):
+    postern.cli("user", "set", "bob@example.org", "forward=alice@example.org",
+                "forward_keep=true")
+    send(postern, ["bob@example.org"])
+    settle(postern, "alice@example.org")
+    [m] = settle(postern, "bob@example.org")
+    assert header(m, "Delivered-To") == ["bob@example.org"]
+
+
+def test_user_forward_to_remote_address_is_queued(postern):
+    postern.cli("user", "set", "bob@example.org", "forward=Bob@Example.COM")
+    qid = send(postern, ["bob@example.org"])
+    out = postern.cli("queue", "list").stdout.splitlines()
+    assert out[0].startswith(qid + " ")
+    assert len(out) == 2, out
+    assert re.match(r"^\s+bob@example\.com queued ", out[1]), out
+    time.sleep(0.3)
+    assert postern.messages("bob@example.org") == []
+
+
+def test_user_forward_loop_delivers_once(postern):
+    postern.cli("user", "set", "alice@example.org", "forward=bob@example.org")
+    postern.cli("user", "set", "bob@example.org", "forward=alice@example.org")
+    send(postern, ["bob@example.org"])
+    settle(postern, "bob@example.org")
+    assert postern.messages("alice@example.org") == []
+
+
+def test_queue_keeps_each_rcpt_as_written(postern):
+    # The queue's original recipient is the RCPT TO that led to a target
+    # (DSN Original-Recipient, auto-replies of users who forward); its local
+    # part as written, its domain in lower case (smtp_addr_text()).
+    postern.cli("alias", "add", "fwd@example.org", "friend@example.com")
+    qid = send(postern, ["FWD@Example.org"])
+    env = (postern.data_dir / "queue" / qid).read_bytes().split(b"\n\n", 1)[0]
+    assert b"\nrcpt queued\tR\tFWD@example.org\tfriend@example.com\n" in env, env
