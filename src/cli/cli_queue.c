@@ -1,7 +1,12 @@
 /*
- * cli_queue: `postern queue list|show|delete` over data_dir/queue/ (the
- * cwd). flush and release belong to outbound delivery (a later issue).
+ * cli_queue: `postern queue list|show|delete|flush|release` over
+ * data_dir/queue/ (the cwd). flush and release write "due now" records
+ * into the queue files (under the same flock the queue manager holds while
+ * it works a message: a message being worked is skipped, it is being tried
+ * right now) and leave queue/.flush, which the running queue manager
+ * picks up within a second.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +15,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/ids.h"
+#include "core/xalloc.h"
+#include "delivery/local.h"
+#include "delivery/qmgr.h"
 #include "queue/queue.h"
 
 static void
@@ -103,6 +112,82 @@ cli_queue_show(const char *id)
 	return 0;
 }
 
+/* Makes one message's deferred recipients due now; restart = begin the
+ * retry schedule again (release). 1 = changed, 0 = nothing to do or busy,
+ * -1 = no such message. */
+static int
+cli_queue_due(const char *id, bool restart)
+{
+	struct queue_env env;
+	int fd, changed = 0;
+
+	switch (local_lock(id, &env, &fd)) {
+	case LOCAL_GONE:
+		return -1;
+	case LOCAL_BUSY:
+		return 0;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < env.nrcpts; i++) {
+		struct queue_rcpt *r = &env.rcpts[i];
+
+		if (queue_state_final(r->state) || (r->next_try == 0 && !restart))
+			continue;
+		r->next_try = 0;
+		if (restart)
+			r->attempts = 0;
+		if (queue_record(fd, i, r, false) == 0)
+			changed = 1;
+	}
+	if (changed && fdatasync(fd) == -1)
+		changed = 0;
+	close(fd);
+	queue_env_clear(&env);
+	return changed;
+}
+
+static void
+cli_queue_poke(void)
+{
+	char *path = xasprintf("%s/%s", QUEUE_DIR, QUEUE_FLUSH_FILE);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd != -1)
+		close(fd);
+	free(path);
+}
+
+static int
+cli_queue_flush(void)
+{
+	char **ids;
+	size_t n;
+
+	if (queue_list(&ids, &n) == -1) {
+		cli_error("queue: cannot read the queue directory");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cli_queue_due(ids[i], false);
+		free(ids[i]);
+	}
+	free(ids);
+	cli_queue_poke();
+	return 0;
+}
+
+static int
+cli_queue_release(const char *id)
+{
+	if (!ids_queue_valid(id) || cli_queue_due(id, true) == -1) {
+		cli_error("queue release %s: no such message", id);
+		return 1;
+	}
+	cli_queue_poke();
+	return 0;
+}
+
 int
 cli_queue(const struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -118,12 +203,10 @@ cli_queue(const struct cli_ctx *ctx, int argc, char **argv)
 		}
 		return 0;
 	}
-	if (argc >= 2 && (strcmp(argv[1], "flush") == 0 ||
-	    strcmp(argv[1], "release") == 0)) {
-		cli_error("queue %s: outbound delivery is not available in this "
-		    "version", argv[1]);
-		return 1;
-	}
+	if (argc == 2 && strcmp(argv[1], "flush") == 0)
+		return cli_queue_flush();
+	if (argc == 3 && strcmp(argv[1], "release") == 0)
+		return cli_queue_release(argv[2]);
 	fprintf(stderr, "usage: postern queue list | show ID | delete ID | flush | release ID\n");
 	return 2;
 }

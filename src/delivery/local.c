@@ -58,52 +58,79 @@ local_log(const struct log_ctx *log, const struct queue_env *env,
 	    "status", status, "reply", reply, NULL);
 }
 
-enum local_rc
-local_deliver(const char *id, const char *hostname, bool recovering,
-    const struct log_ctx *log)
+int64_t
+local_retry_at(const struct config *cfg, unsigned attempts, int64_t now)
 {
-	struct queue_env env;
-	const char *err;
-	char **synced = NULL;
-	size_t nsynced = 0;
-	bool pending_local = false, pending_remote = false;
-	bool *fresh;
-	int fd;
+	size_t i;
 
-	if (queue_read(id, &env, &fd, &err) == -1)
+	if (cfg->delivery.nretry == 0)
+		return now + 300;
+	i = attempts == 0 ? 0 : attempts - 1;
+	if (i >= cfg->delivery.nretry)
+		i = cfg->delivery.nretry - 1;	/* then every last step */
+	return now + cfg->delivery.retry[i];
+}
+
+enum local_rc
+local_lock(const char *id, struct queue_env *env, int *fd_out)
+{
+	struct stat st, cur;
+	const char *err;
+	char *path;
+	int fd, rc;
+
+	if (queue_read(id, env, &fd, &err) == -1)
 		return LOCAL_GONE;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
-		queue_env_clear(&env);
+		queue_env_clear(env);
 		return LOCAL_BUSY;
 	}
-	{
-		struct stat st;
-
-		struct stat cur;
-		char *path = xasprintf("%s/%s", QUEUE_DIR, id);
-		int rc = stat(path, &cur);
-
-		free(path);
-		/* Locked after another process finished it (retired, maybe
-		 * already reused for another message under another name). */
-		if (fstat(fd, &st) == -1 || rc == -1 || st.st_ino != cur.st_ino ||
-		    st.st_dev != cur.st_dev) {
-			close(fd);
-			queue_env_clear(&env);
-			return LOCAL_GONE;
-		}
+	path = xasprintf("%s/%s", QUEUE_DIR, id);
+	rc = stat(path, &cur);
+	free(path);
+	/* Locked after another process finished it (retired, maybe already
+	 * reused for another message under another name). */
+	if (fstat(fd, &st) == -1 || rc == -1 || st.st_ino != cur.st_ino ||
+	    st.st_dev != cur.st_dev) {
+		close(fd);
+		queue_env_clear(env);
+		return LOCAL_GONE;
 	}
-	fresh = xcalloc(env.nrcpts, sizeof(*fresh));
-	for (size_t i = 0; i < env.nrcpts; i++) {
-		struct queue_rcpt *r = &env.rcpts[i];
+	/* The lock was taken on the file as it was read before: read again,
+	 * records appended in between by the lock's previous holder count. */
+	queue_env_clear(env);
+	close(fd);
+	if (queue_read(id, env, &fd, &err) == -1)
+		return LOCAL_GONE;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 || fstat(fd, &cur) == -1 ||
+	    cur.st_ino != st.st_ino) {
+		close(fd);
+		queue_env_clear(env);
+		return LOCAL_BUSY;
+	}
+	*fd_out = fd;
+	return LOCAL_DONE;
+}
+
+size_t
+local_deliver(struct queue_env *env, int fd, const struct config *cfg,
+    bool recovering, int64_t now, bool *dirty, const struct log_ctx *log)
+{
+	const char *hostname = cfg->hostname;
+	char **synced = NULL;
+	size_t nsynced = 0, pending = 0;
+
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct queue_rcpt *r = &env->rcpts[i];
 		struct buf prefix;
 		char *path, *name;
 
-		if (queue_state_final(r->state))
+		if (queue_state_final(r->state) || r->kind != QKIND_LOCAL)
 			continue;
-		if (r->kind != QKIND_LOCAL) {
-			pending_remote = true;
+		if (r->next_try > now) {
+			pending++;
 			continue;
 		}
 		path = maildir_path(r->target);
@@ -111,21 +138,22 @@ local_deliver(const char *id, const char *hostname, bool recovering,
 			r->state = QSTATE_BOUNCED;
 			free(r->last_reply);
 			r->last_reply = xstrdup("550 5.1.1 bad mailbox");
-			queue_record(fd, i, r, false);
-			local_log(log, &env, r, "bounced", r->last_reply);
+			dirty[i] = true;
+			local_log(log, env, r, "bounced", r->last_reply);
 			continue;
 		}
 		buf_init(&prefix, 4096);
 		buf_printf(&prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
-		    env.from, r->target);
-		name = local_name(&env, i, hostname, prefix.len + env.body_len);
+		    env->from, r->target);
+		name = local_name(env, i, hostname, prefix.len + env->body_len);
 		if ((recovering && maildir_has(path, name)) ||
 		    maildir_deliver(path, name, (struct span){ prefix.data, prefix.len },
-		    fd, env.body_off, env.body_len) == 0) {
+		    fd, env->body_off, env->body_len) == 0) {
 			r->state = QSTATE_SENT;
+			r->attempts++;
 			free(r->last_reply);
 			r->last_reply = xstrdup("250 2.0.0 delivered to maildir");
-			fresh[i] = true;
+			dirty[i] = true;
 			synced = xrealloc(synced, (nsynced + 1) * sizeof(*synced));
 			synced[nsynced++] = path;
 			path = NULL;
@@ -134,12 +162,12 @@ local_deliver(const char *id, const char *hostname, bool recovering,
 
 			r->state = QSTATE_DEFERRED;
 			r->attempts++;
-			r->next_try = (int64_t)time(NULL) + 60;
+			r->next_try = local_retry_at(cfg, r->attempts, now);
 			free(r->last_reply);
 			r->last_reply = reply;
-			pending_local = true;
-			queue_record(fd, i, r, false);
-			local_log(log, &env, r, "deferred", reply);
+			dirty[i] = true;
+			pending++;
+			local_log(log, env, r, "deferred", reply);
 		}
 		free(path);
 		free(name);
@@ -154,25 +182,15 @@ local_deliver(const char *id, const char *hostname, bool recovering,
 		if (!dup)
 			maildir_sync(synced[i]);
 	}
-	for (size_t i = 0; i < env.nrcpts; i++) {
-		struct queue_rcpt *r = &env.rcpts[i];
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct queue_rcpt *r = &env->rcpts[i];
 
-		if (fresh[i]) {
-			local_log(log, &env, r, "sent", r->last_reply);
-			/* No fsync needed: the Maildir name itself records it. */
-			if (pending_local || pending_remote)
-				queue_record(fd, i, r, false);
-		}
+		/* No record needed: the Maildir name itself says it is done. */
+		if (dirty[i] && r->state == QSTATE_SENT)
+			local_log(log, env, r, "sent", r->last_reply);
 	}
 	for (size_t i = 0; i < nsynced; i++)
 		free(synced[i]);
 	free(synced);
-	free(fresh);
-	if (!pending_local && !pending_remote)
-		queue_retire(env.id);	/* still locked: nobody else picks it up */
-	close(fd);
-	queue_env_clear(&env);
-	if (pending_local)
-		return LOCAL_RETRY;
-	return pending_remote ? LOCAL_REMOTE_PENDING : LOCAL_DONE;
+	return pending;
 }

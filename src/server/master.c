@@ -275,6 +275,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	struct child c = { .kind = kind, .index = index, .started = time(NULL) };
 	pid_t parent = getpid();
 	char pidtxt[32];
+	struct qmgr_pre *qpre = NULL;
 	int ctl[2];
 
 	if (kind == CHILD_WORKER) {
@@ -324,6 +325,14 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			if (chdir("queue") == -1)
 				fatal("chdir queue: %s", strerror(errno));
 			queue_set_root(".");
+		} else if (kind == CHILD_QMGR) {
+			char err[256];
+
+			/* resolv.conf, the TLS client context and the relay
+			 * credentials are read before the chroot. */
+			qpre = qmgr_prepare(m->cfg, err, sizeof(err));
+			if (qpre == NULL)
+				fatal("qmgr: %s", err);
 		}
 		privs_drop(&m->privs);
 		master_child_sandbox(kind);
@@ -333,8 +342,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			exit(dird_run(m->cfg, ctl[1]));
 		} else if (kind == CHILD_QMGR) {
 			close(m->notify[1]);
-			close(ctl[1]);
-			exit(qmgr_run(m->cfg, m->notify[0]));
+			exit(qmgr_run(m->cfg, qpre, m->notify[0], ctl[1]));
 		} else {
 			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
 			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
@@ -346,7 +354,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	}
 	close(ctl[1]);
 	c.ctl = ctl[0];
-	if (kind == CHILD_WORKER) {
+	if (kind == CHILD_WORKER || kind == CHILD_QMGR) {
 		evutil_make_socket_nonblocking(c.ctl);
 		c.ctl_ev = event_new(m->base, c.ctl, EV_READ | EV_PERSIST,
 		    master_ctl_read, m);

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <poll.h>
 #include <event2/listener.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
 #include "queue/queue.h"
+#include "server/dirconn.h"
 #include "server/worker.h"
 #include "smtp/smtp_session.h"
 
@@ -30,20 +30,8 @@ struct worker {
 	struct event			*sig_term, *sig_int, *sig_usr1, *tick;
 	bool				 stopping;
 	struct log_ctx			 log;
-	struct ipc_client		*dirc;		/* to the directory process */
-	bool				 dirc_asking;	/* a request to the master is out */
-	struct event			*ctl_ev;
-	struct buf			 ctl_buf;
+	struct dirconn			*dirc;		/* to the directory process */
 };
-
-struct worker_call {
-	struct worker	*w;
-	ipc_reply_fn	 fn;
-	void		*arg;
-};
-
-static void worker_dirc_ask(struct worker *w);
-static void worker_dirc_ask_cb(evutil_socket_t fd, short what, void *arg);
 
 static int
 worker_admit(void *arg, const struct sockaddr *peer)
@@ -73,139 +61,13 @@ worker_queued(void *arg, const char *id)
 		log_kv(&w->log, LOGL_DEBUG, "notify_failed", "queue_id", id, NULL);
 }
 
-/* ---- the connection to the directory process ---- */
-
-static void
-worker_dirc_set(struct worker *w, int fd)
-{
-	evutil_make_socket_nonblocking(fd);
-	w->dirc = ipc_client_new(w->base, fd);
-}
-
-/* Replies from the master: a socket to dird, or none while it is down. */
-static void
-worker_ctl_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct ipc_msg m;
-	struct timeval retry = { 0, 200000 };
-	int rc;
-
-	(void)what;
-	while ((rc = ipc_recv(fd, &w->ctl_buf, &m)) == 1) {
-		if (m.type != IPCM_DIRD_SOCKET) {
-			if (m.fd != -1)
-				close(m.fd);
-			continue;
-		}
-		w->dirc_asking = false;
-		if (m.fd != -1 && w->dirc == NULL)
-			worker_dirc_set(w, m.fd);
-		else if (m.fd != -1)
-			close(m.fd);
-		else
-			event_base_once(w->base, -1, EV_TIMEOUT, worker_dirc_ask_cb, w,
-			    &retry);
-	}
-	if (rc == 0) {
-		/* The master is gone: PDEATHSIG ends us too. */
-		event_del(w->ctl_ev);
-	}
-}
-
-static void
-worker_dirc_ask(struct worker *w)
-{
-	struct ipc_msg m;
-
-	if (w->dirc != NULL || w->dirc_asking || w->stopping)
-		return;
-	ipc_msg_init(&m, IPCM_DIRD_CONNECT, 0);
-	if (ipc_send(w->a->ctl_fd, &m) == 0)
-		w->dirc_asking = true;
-}
-
-static void
-worker_dirc_ask_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	worker_dirc_ask(arg);
-}
-
-static void
-worker_dirc_reset(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-
-	(void)fd;
-	(void)what;
-	ipc_client_free(&w->dirc);
-	worker_dirc_ask(w);
-}
-
-static void
-worker_call_done(void *arg, const struct ipc_msg *reply)
-{
-	struct worker_call *c = arg;
-	struct worker *w = c->w;
-	static const struct timeval zero = { 0, 0 };
-
-	if (reply == NULL && w->dirc != NULL) {
-		/* dird died or was replaced: reconnect outside this callback,
-		 * which runs inside the client being torn down. */
-		event_base_once(w->base, -1, EV_TIMEOUT, worker_dirc_reset, w, &zero);
-	}
-	c->fn(c->arg, reply);
-	free(c);
-}
-
-static void
-worker_call_fail(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker_call *c = arg;
-
-	(void)fd;
-	(void)what;
-	c->fn(c->arg, NULL);
-	free(c);
-}
-
 static int
 worker_dir_call(void *arg, struct ipc_msg *req, ipc_reply_fn fn, void *fn_arg)
 {
 	struct worker *w = arg;
-	struct worker_call *c = xcalloc(1, sizeof(*c));
-	static const struct timeval zero = { 0, 0 };
 
-	*c = (struct worker_call){ .w = w, .fn = fn, .arg = fn_arg };
-	if (w->dirc != NULL && ipc_client_call(w->dirc, req, worker_call_done, c) == 0)
-		return 0;
-	/* Not connected (dird restarting) or its queue is full: fail this call
-	 * later, on the loop, and make sure a connection is being asked for. */
-	worker_dirc_ask(w);
-	event_base_once(w->base, -1, EV_TIMEOUT, worker_call_fail, c, &zero);
+	dirconn_call(w->dirc, req, fn, fn_arg);
 	return 0;
-}
-
-/* At start: wait (bounded) for the first directory connection, so the
- * first clients do not see a temporary failure. */
-static void
-worker_dirc_first(struct worker *w)
-{
-	struct ipc_msg m;
-	struct pollfd pfd = { .fd = w->a->ctl_fd, .events = POLLIN };
-
-	for (int tries = 0; tries < 25 && w->dirc == NULL; tries++) {
-		ipc_msg_init(&m, IPCM_DIRD_CONNECT, 0);
-		if (ipc_send(w->a->ctl_fd, &m) == -1 || poll(&pfd, 1, 1000) != 1)
-			continue;
-		if (ipc_recv(w->a->ctl_fd, &w->ctl_buf, &m) == 1 &&
-		    m.type == IPCM_DIRD_SOCKET && m.fd != -1)
-			worker_dirc_set(w, m.fd);
-		else
-			poll(NULL, 0, 200);
-	}
 }
 
 static void
@@ -264,6 +126,7 @@ worker_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	w->stopping = true;
+	dirconn_stop(w->dirc);
 	worker_stop_listening(w);
 	if (sig == SIGTERM || sig == SIGINT)
 		smtp_server_drain(&w->smtp);
@@ -285,14 +148,11 @@ worker_run(const struct worker_args *a)
 	    .queued = worker_queued, .queued_arg = &w, .admit = worker_admit,
 	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
 	    .dir_call = worker_dir_call, .dir_arg = &w };
-	buf_init(&w.ctl_buf, IPC_MSG_MAX);
-	worker_dirc_first(&w);
-	if (w.dirc == NULL)
+	w.dirc = dirconn_new(w.base, a->ctl_fd);
+	dirconn_first(w.dirc);
+	if (!dirconn_ready(w.dirc))
 		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail",
 		    "no connection to the directory process yet", NULL);
-	evutil_make_socket_nonblocking(a->ctl_fd);
-	w.ctl_ev = event_new(w.base, a->ctl_fd, EV_READ | EV_PERSIST, worker_ctl_read, &w);
-	event_add(w.ctl_ev, NULL);
 	w.smtp.committer = queue_committer_new(w.base);
 	w.nlisteners = a->cfg->nlisten;
 	w.listeners = xcalloc(w.nlisteners ? w.nlisteners : 1, sizeof(*w.listeners));
@@ -319,9 +179,7 @@ worker_run(const struct worker_args *a)
 			evconnlistener_free(w.listeners[i]);
 	free(w.listeners);
 	queue_committer_free(&w.smtp.committer);
-	ipc_client_free(&w.dirc);
-	event_free(w.ctl_ev);
-	buf_free(&w.ctl_buf);
+	dirconn_free(&w.dirc);
 	event_free(w.sig_term);
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);

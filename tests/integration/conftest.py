@@ -3,6 +3,7 @@ per-test data_dir, config, Maildirs and self-signed certificate, and gives
 tests helpers to drive it with real clients. Every server is started under
 `timeout`, so it stops by itself even if the test run is killed."""
 
+import re
 import os
 import pwd
 import signal
@@ -48,12 +49,20 @@ def client_tls():
 
 
 class Postern:
-    def __init__(self, tmp: Path, extra: str = "", listen_extra: str = ""):
+    def __init__(self, tmp: Path, extra: str = "", listen_extra: str = "",
+                 hostname: str = "mx.example.org", smtp_address: str = None):
         self.tmp = tmp
+        self.hostname = hostname
         self.data_dir = tmp / "var"
         self.conf = tmp / "postern.conf"
         self.log = tmp / "postern.log"
         self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
+        # The smtp listener may live on another loopback address (a peer
+        # for outbound delivery: "127.0.0.5:2525").
+        self.smtp_host = "127.0.0.1"
+        if smtp_address:
+            self.smtp_host, port = smtp_address.rsplit(":", 1)
+            self.smtp_port = int(port)
         self.extra = extra
         self.listen_extra = listen_extra
         self.proc = None
@@ -68,18 +77,23 @@ class Postern:
             'checks = { verify_sender_domain = false; spf = "off"; rdns = "off"; };'
         relay = "" if "relay" in extra else \
             'relay = { trusted_networks = ["127.0.0.1/32", "::1/128"]; };'
+        # Never the system's resolver: a loopback port with no server, so
+        # that a remote recipient is deferred at once (451 4.4.3).
+        dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
+            'dns = { servers = ["127.0.0.1:9"]; };'
         return f"""
-hostname = "mx.example.org";
+hostname = "{self.hostname}";
 data_dir = "{self.data_dir}";
 run_as = "{RUN_AS}";
 listen = (
-  {{ service = "smtp"; address = "127.0.0.1:{self.smtp_port}"; {listen_extra} }},
+  {{ service = "smtp"; address = "{self.smtp_host}:{self.smtp_port}"; {listen_extra} }},
   {{ service = "submission"; address = "127.0.0.1:{self.submission_port}"; }},
   {{ service = "submissions"; address = "127.0.0.1:{self.submissions_port}"; }}
 );
 log = {{ file = "{self.log}"; level = "info"; }};
 {checks}
 {relay}
+{dns}
 {extra}
 """
 
@@ -184,7 +198,8 @@ log = {{ file = "{self.log}"; level = "info"; }};
 
     # -- clients -----------------------------------------------------------
     def smtp(self, port=None, source="127.0.0.1", timeout=10):
-        return smtplib.SMTP("127.0.0.1", port or self.smtp_port, timeout=timeout,
+        return smtplib.SMTP(self.smtp_host if port is None else "127.0.0.1",
+                            port or self.smtp_port, timeout=timeout,
                             source_address=(source, 0))
 
     def submission(self, login=True, user="alice@example.org", password=PASSWORD):
@@ -197,14 +212,15 @@ log = {{ file = "{self.log}"; level = "info"; }};
         return c
 
     def raw(self, port=None, source="127.0.0.1", banner=True):
-        return RawClient(port or self.smtp_port, source, banner)
+        return RawClient(port or self.smtp_port, source, banner,
+                         self.smtp_host if port is None else "127.0.0.1")
 
 
 class RawClient:
     """Exact bytes on a plain socket, for malformed dialogues."""
 
-    def __init__(self, port, source="127.0.0.1", banner=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10,
+    def __init__(self, port, source="127.0.0.1", banner=True, host="127.0.0.1"):
+        self.s = socket.create_connection((host, port), timeout=10,
                                           source_address=(source, 0))
         self.buf = b""
         self.banner = self.reply() if banner else None
@@ -256,11 +272,11 @@ def make_postern(tmp_path):
     example.org, alice@example.org and bob@example.org."""
     servers = []
 
-    def factory(extra="", listen_extra="", start=True, users=True):
+    def factory(extra="", listen_extra="", start=True, users=True, **kw):
         d = tmp_path / f"s{len(servers)}"
         d.mkdir()
         os.chmod(tmp_path, 0o755)
-        p = Postern(d, extra, listen_extra)
+        p = Postern(d, extra, listen_extra, **kw)
         servers.append(p)
         if users:
             p.cli("domain", "add", "example.org")
@@ -289,3 +305,78 @@ def message(subject="hello", sender="alice@example.org", to="bob@example.org", b
     return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject.replace(' ', '.')}.{time.time_ns()}@example.org>\r\n"
             f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n{body}")
+
+
+# ---- outbound delivery: loopback DNS and SMTP peers (peers.py) -------------
+
+from peers import OUT_ZONE, DnsServer, SmtpSink, make_cert, shared_port  # noqa: E402
+
+
+@pytest.fixture
+def mx_port():
+    """delivery.port: one port, free on 127.0.0.3 .. 127.0.0.9."""
+    return shared_port()
+
+
+@pytest.fixture
+def dns():
+    """A DNS server on 127.0.0.1 serving OUT_ZONE; tests change it with
+    dns.set(name, records)."""
+    server = DnsServer(OUT_ZONE)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def peer_cert(tmp_path_factory):
+    return make_cert(tmp_path_factory.mktemp("peer-tls"))
+
+
+@pytest.fixture
+def make_sink(mx_port):
+    """Factory: make_sink("127.0.0.3", tls=..., auth=..., start=True) ->
+    SmtpSink on delivery.port of that address."""
+    sinks = []
+
+    def factory(host="127.0.0.3", start=True, **kw):
+        s = SmtpSink(host, mx_port, **kw)
+        sinks.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield factory
+    for s in sinks:
+        s.stop()
+
+
+@pytest.fixture
+def sink(make_sink):
+    """The MX of peer.example (127.0.0.3), running."""
+    return make_sink("127.0.0.3")
+
+
+@pytest.fixture
+def home(make_sink):
+    """The MX of the outside senders' domains (127.0.0.6), running."""
+    return make_sink("127.0.0.6", hostname="mx.remote.example")
+
+
+@pytest.fixture
+def make_outbound(make_postern, dns, mx_port):
+    """Factory: a started Postern (example.org, alice, bob) that delivers by
+    MX through the test DNS server to delivery.port = mx_port, with short
+    retries. delivery= adds keys to the delivery group."""
+
+    def factory(delivery="", extra="", retry='["1s", "2s"]', max_lifetime='"1m"', **kw):
+        conf = (f'delivery = {{ port = {mx_port}; retry = {retry}; '
+                f'max_lifetime = {max_lifetime}; {delivery} }};\n'
+                f'dns = {{ servers = ["{dns.address}"]; }};\n{extra}')
+        return make_postern(extra=conf, **kw)
+
+    return factory
+
+
+@pytest.fixture
+def outbound(make_outbound):
+    return make_outbound()

@@ -535,8 +535,8 @@ def test_queue_list_shows_a_remote_message(postern):
     assert len(out) == 2, out
     assert out[0].split()[0] == qid
     assert "from=<alice@example.org>" in out[0]
-    assert re.match(r"^\s+friend@example\.net queued\b", out[1]), out[1]
-    assert "attempts=0" in out[1]
+    assert re.match(r"^\s+friend@example\.net (queued|deferred)\b", out[1]), out[1]
+    assert re.search(r"attempts=[01]\b", out[1]), out[1]
 
 
 def test_queue_list_empty(offline):
@@ -547,7 +547,7 @@ def test_queue_show_prints_the_message(postern):
     qid = queue_remote(postern)
     out = ok(postern.cli("queue", "show", qid))
     assert out.startswith(qid + " ")
-    assert re.search(r"^\s+friend@example\.net queued\b", out, re.M)
+    assert re.search(r"^\s+friend@example\.net (queued|deferred)\b", out, re.M)
     assert "Subject: queued remote" in out
     assert "auth=alice@example.org" in out
 
