@@ -810,12 +810,14 @@ qmgr_open_done(void *arg)
 	struct qmgr *q = m->q;
 
 	if (m->lrc == LOCAL_GONE) {
+		log_kv(&q->log, LOGL_DEBUG, "gone", "queue_id", m->id, NULL);
 		q->nactive--;
 		qmgr_del(q, m);
 		qmgr_pump(q);
 		return;
 	}
 	if (m->lrc == LOCAL_BUSY) {
+		log_kv(&q->log, LOGL_INFO, "busy", "queue_id", m->id, NULL);
 		m->busy = false;
 		m->due = qmgr_now() + QMGR_BUSY_RETRY_SEC;
 		q->nactive--;
@@ -888,6 +890,9 @@ qmgr_finish_work(void *arg)
 	if (!pending) {
 		queue_retire(m->id);	/* still locked: nobody else picks it up */
 		m->retired = true;
+		/* Unlock at once: a worker may reuse the file any moment now. */
+		close(m->fd);
+		m->fd = -1;
 	} else if (dirty) {
 		for (size_t i = 0; i < m->env.nrcpts; i++)
 			if (m->dirty[i])

@@ -348,6 +348,12 @@ remote_conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+remote_conn_fail_unexpected(struct remote_conn *c)
+{
+	remote_conn_broken(c, "reply in an unexpected state");
+}
+
+void
 remote_conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct remote_conn *c = arg;
@@ -358,6 +364,11 @@ remote_conn_read_cb(struct bufferevent *bev, void *arg)
 	ev_ssize_t n;
 	size_t used;
 
+	/* Data before the connect event: on loopback both are ready in the
+	 * same loop turn and libevent may run the read callback first. Bytes
+	 * from the peer prove the connection is up. */
+	if (c->state == RC_CONNECTING)
+		remote_conn_set_state(c, RC_GREETING);
 	/* Stops when c dies or changes its bufferevent (STARTTLS). */
 	while (!c->dead && c->bev == bev &&
 	    (n = evbuffer_copyout(in, chunk, sizeof(chunk))) > 0) {

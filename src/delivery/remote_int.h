@@ -233,6 +233,9 @@ struct remote_conn {
  */
 int	remote_conn_open(struct remote_attempt *a, const struct sockaddr *sa,
 	    const char *host, bool no_starttls);
+/* A reply came where none was expected while an attempt uses c: the host
+ * fails (before MAIL was answered) or the transaction ends, as on EOF. */
+void	remote_conn_fail_unexpected(struct remote_conn *c);
 /* An idle connection to key, taken out of r->idle, or NULL. */
 struct remote_conn *remote_conn_take_idle(struct remote *r, const char *key);
 /* Starts a's transaction on an idle connection taken for it. */

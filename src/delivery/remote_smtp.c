@@ -472,6 +472,13 @@ remote_smtp_on_reply(struct remote_conn *c, const struct smtp_resp *resp)
 		remote_smtp_on_dot(c, resp);
 		break;
 	default:	/* the QUIT's reply, or a 421 on an idle connection */
+		if (c->a != NULL) {
+			/* A reply in a state that expects none, with an attempt
+			 * on it: never free it silently (the attempt would wait
+			 * for ever); end it as a protocol failure. */
+			remote_conn_fail_unexpected(c);
+			break;
+		}
 		remote_conn_free(c);
 		break;
 	}

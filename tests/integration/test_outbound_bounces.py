@@ -169,19 +169,6 @@ def test_bounces_require_spf_without_spf_no_dsn(fwd, sink, home):
     assert bounce_logged(fwd, qid), "the DSN left unsent is not logged (event=bounce)"
 
 
-def test_bounces_require_spf_with_spf_pass_dsn(make_outbound, sink, home):
-    """spf.example publishes "v=spf1 ip4:127.0.0.2 -all": the message from
-    127.0.0.2 passed SPF at MAIL FROM (checks.spf = "tag"), so its sender
-    gets the DSN. Needs the SMTP session's SPF check as well as issue 4."""
-    p = make_outbound(extra='checks = { verify_sender_domain = false; spf = "tag"; rdns = "off"; };')
-    p.cli("alias", "add", "fwd@example.org", DEST)
-    p.cli("domain", "set", "example.org", "bounces=require_spf")
-    bounce_from_outside(p, sink, "friend@spf.example")
-    [t] = home.wait(pred=lambda t: t.mail_from == "", timeout=15)
-    assert t.rcpts == ["friend@spf.example"], t
-    wait_queue_empty(p)
-
-
 def test_domain_defaults_bounces_apply(make_outbound, sink, home):
     p = make_outbound(extra='domain_defaults = { bounces = "disabled"; };')
     p.cli("alias", "add", "fwd@example.org", DEST)
