@@ -2,7 +2,9 @@
  * loadgen: SMTP load generator for the benchmark (bench/run.sh). One thread,
  * non-blocking sockets on epoll. Load mode: C connections each send EHLO
  * once, then MAIL/RCPT/DATA until N messages in all were accepted with 250,
- * and optionally watch a Maildir new/ until they were delivered. Idle mode:
+ * and optionally watch a Maildir new/ until they were delivered, or (outbound
+ * benchmark) ask bench/sink when the server under test relayed the N-th one
+ * to it. Idle mode:
  * K connections that only read the banner, to measure the server's memory per
  * idle connection. Talks to loopback only (refuses any other address).
  */
@@ -69,7 +71,7 @@ struct loadgen_conn {
 struct loadgen_opts {
 	const char	*host, *from, *rcpt, *maildir, *label;
 	const char	*pids, *pidfile, *name, *comm;
-	int		 port;
+	int		 port, sink_port;
 	long		 n, size, conc, idle, max_errors;
 	double		 timeout;
 	bool		 tree;
@@ -280,6 +282,72 @@ loadgen_maildir_count(const char *path)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* ---- the sink (bench/sink.c), asked with XSTAT on a blocking socket ---- */
+
+static int
+loadgen_sink_line(int fd, char *line, size_t max)
+{
+	size_t n = 0;
+
+	while (n + 1 < max) {
+		ssize_t r = recv(fd, line + n, 1, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (line[n] == '\n') {
+			line[n] = '\0';
+			if (n > 0 && line[n - 1] == '\r')
+				line[n - 1] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static int
+loadgen_sink_open(void)
+{
+	struct sockaddr_in sa = g.addr;
+	struct timeval tv = { 5, 0 };
+	char line[256];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		loadgen_die("socket: %s", strerror(errno));
+	sa.sin_port = htons((uint16_t)g.o.sink_port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		loadgen_die("sink on port %d: %s", g.o.sink_port, strerror(errno));
+	if (loadgen_sink_line(fd, line, sizeof(line)) != 0 ||
+	    strncmp(line, "220", 3) != 0)
+		loadgen_die("sink on port %d: no banner", g.o.sink_port);
+	return fd;
+}
+
+/* Messages the sink has accepted; *t_k_out: when the k-th came (0: not yet). */
+static long
+loadgen_sink_stat(int fd, long k, double *t_k_out, unsigned long long *bytes_out)
+{
+	char cmd[64], line[256];
+	const char *m, *t, *b;
+	int n = snprintf(cmd, sizeof(cmd), "XSTAT %ld\r\n", k);
+
+	if (send(fd, cmd, (size_t)n, MSG_NOSIGNAL) != n ||
+	    loadgen_sink_line(fd, line, sizeof(line)) != 0 ||
+	    strncmp(line, "250 ", 4) != 0 ||
+	    (m = strstr(line, "messages=")) == NULL ||
+	    (t = strstr(line, " t=")) == NULL || (b = strstr(line, "bytes=")) == NULL)
+		loadgen_die("sink: bad XSTAT reply");
+	*t_k_out = strtod(t + 3, NULL);
+	if (bytes_out != NULL)
+		*bytes_out = strtoull(b + 6, NULL, 10);
+	return strtol(m + 9, NULL, 10);
 }
 
 /* ---- connections ---- */
@@ -670,13 +738,19 @@ loadgen_open_count(void)
 static int
 loadgen_run_load(void)
 {
-	long md_start = 0, md_now = 0, delivered = 0;
-	double t_delivered = 0, next_poll = 0, t_end_wait;
+	long md_start = 0, md_now = 0, delivered = 0, sink_start = 0;
+	double t_delivered = 0, next_poll = 0, t_end_wait, t_sink = 0;
+	unsigned long long sink_bytes0 = 0, sink_bytes = 0;
+	int sink_fd = -1;
 	double smtp_s, deliv_s = 0;
 
 	loadgen_body_build(g.o.size);
 	if (g.o.maildir != NULL)
 		md_start = md_now = loadgen_maildir_count(g.o.maildir);
+	if (g.o.sink_port != 0) {
+		sink_fd = loadgen_sink_open();
+		sink_start = loadgen_sink_stat(sink_fd, 0, &t_sink, &sink_bytes0);
+	}
 	g.nconns = g.o.conc;
 	g.conns = calloc((size_t)g.nconns, sizeof(*g.conns));
 	if (g.conns == NULL)
@@ -713,14 +787,32 @@ loadgen_run_load(void)
 		md_now = loadgen_maildir_count(g.o.maildir);
 		delivered = md_now - md_start;
 	}
+	/*
+	 * Relayed to the sink: its clock is this machine's CLOCK_MONOTONIC,
+	 * so the time of the N-th message is exact, not a polling interval.
+	 */
+	while (sink_fd >= 0 && g.stop != 2 && g.accepted > 0) {
+		delivered = loadgen_sink_stat(sink_fd, sink_start + g.o.n, &t_sink,
+		    &sink_bytes) - sink_start;
+		if (t_sink > 0) {
+			t_delivered = t_sink;
+			break;
+		}
+		if (loadgen_now() >= t_end_wait)
+			break;
+		usleep(LOADGEN_POLL_MS * 1000);
+	}
 
 	smtp_s = g.t_last_accept > g.t_first_mail ?
 	    g.t_last_accept - g.t_first_mail : 0;
-	printf("result server=%s conc=%ld size=%ld n=%ld accepted=%ld errors=%ld"
+	printf("result server=%s%s conc=%ld size=%ld n=%ld accepted=%ld errors=%ld"
 	    " reconnects=%ld smtp_s=%.3f accepted_per_s=%.1f",
-	    g.o.label, g.o.conc, g.o.size, g.o.n, g.accepted, g.errors,
+	    g.o.label, sink_fd >= 0 ? " mode=out" : "", g.o.conc, g.o.size, g.o.n, g.accepted, g.errors,
 	    g.reconnects, smtp_s, smtp_s > 0 ? (double)g.accepted / smtp_s : 0.0);
-	if (g.o.maildir != NULL) {
+	if (sink_fd >= 0 && delivered > 0)
+		printf(" sink_avg_bytes=%.0f",
+		    (double)(sink_bytes - sink_bytes0) / (double)delivered);
+	if (g.o.maildir != NULL || sink_fd >= 0) {
 		if (t_delivered > 0)
 			deliv_s = t_delivered - g.t_first_mail;
 		printf(" delivered=%ld delivery_s=%.3f", delivered, deliv_s);
@@ -736,7 +828,9 @@ loadgen_run_load(void)
 	fflush(stdout);
 	if (g.accepted < g.o.n || g.stop == 2)
 		return 1;
-	if (g.o.maildir != NULL && t_delivered == 0)
+	if (sink_fd >= 0)
+		close(sink_fd);
+	if ((g.o.maildir != NULL || sink_fd >= 0) && t_delivered == 0)
 		return 1;
 	return 0;
 }
@@ -988,7 +1082,8 @@ loadgen_usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen -h HOST -p PORT -n MESSAGES -s SIZE -c CONCURRENCY\n"
-	    "               -f FROM -t RCPT [-m MAILDIR_NEW] [-w TIMEOUT_SEC]\n"
+	    "               -f FROM -t RCPT [-m MAILDIR_NEW | --sink PORT]\n"
+	    "               [-w TIMEOUT_SEC]\n"
 	    "               [-e MAX_ERRORS] [-l LABEL]\n"
 	    "       loadgen -h HOST -p PORT --idle K [--pids PID,...]\n"
 	    "               [--pidfile FILE] [--name COMM,...] [--tree]\n"
@@ -1008,6 +1103,7 @@ main(int argc, char **argv)
 		{ "comm",	required_argument, NULL, 'C' },
 		{ "tree",	no_argument,	   NULL, 'T' },
 		{ "label",	required_argument, NULL, 'l' },
+		{ "sink",	required_argument, NULL, 'k' },
 		{ "help",	no_argument,	   NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1037,6 +1133,7 @@ main(int argc, char **argv)
 		case 'w': g.o.timeout = (double)loadgen_parse_long("-w", optarg, 1, 86400); break;
 		case 'e': g.o.max_errors = loadgen_parse_long("-e", optarg, 0, 100000000); break;
 		case 'l': g.o.label = optarg; break;
+		case 'k': g.o.sink_port = (int)loadgen_parse_long("--sink", optarg, 1, 65535); break;
 		case 'I': g.o.idle = loadgen_parse_long("--idle", optarg, 1, 1000000); break;
 		case 'P': g.o.pids = optarg; break;
 		case 'F': g.o.pidfile = optarg; break;
@@ -1046,7 +1143,8 @@ main(int argc, char **argv)
 		default: loadgen_usage();
 		}
 	}
-	if (optind != argc || g.o.port == 0)
+	if (optind != argc || g.o.port == 0 ||
+	    (g.o.maildir != NULL && g.o.sink_port != 0))
 		loadgen_usage();
 	g.addr.sin_family = AF_INET;
 	g.addr.sin_port = htons((uint16_t)g.o.port);

@@ -4,6 +4,8 @@
 # bench.test, delivers u@bench.test to DIR/postern/var/mail/bench.test/u/.
 # Every DNS query it might make goes to a closed loopback port and every
 # outbound delivery to a closed loopback relayhost, so nothing leaves the box.
+# With POSTERN_RELAYHOST=PORT (the outbound benchmark) the relayhost is
+# [127.0.0.1]:PORT instead, where bench/sink listens.
 #
 #   postern.sh start DIR   fresh DIR/postern, start `serve`, print the Maildir new/
 #   postern.sh stop DIR    SIGTERM the server and wait for it to exit
@@ -13,6 +15,8 @@
 set -eu
 
 PORT=${POSTERN_PORT:-2725}
+RELAY=${POSTERN_RELAYHOST:-2799}
+case "$RELAY" in [0-9]*) ;; *) echo "postern.sh: POSTERN_RELAYHOST wants a port" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${POSTERN_BIN:-$here/../build/postern}
 
@@ -62,14 +66,15 @@ limits = {
 };
 
 # Nothing here may reach the network: no sender-domain, SPF or rDNS lookups,
-# and any DNS query or outbound delivery goes to a closed loopback port.
+# any DNS query goes to a closed loopback port, and outbound delivery to a
+# loopback relayhost (closed, or bench/sink in the outbound benchmark).
 checks = {
   verify_sender_domain = false;
   spf = "off";
   rdns = "off";
 };
 dns = { servers = ["127.0.0.1:2753"]; };
-delivery = { relayhost = "[127.0.0.1]:2799"; };
+delivery = { relayhost = "[127.0.0.1]:$RELAY"; };
 
 log = {
   file = "$log";

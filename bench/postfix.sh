@@ -5,6 +5,11 @@
 # nowhere: no DNS, no relayhost, every non-local transport is "error".
 # Postfix keeps its default durability (fsync of queue files and Maildir).
 #
+# With POSTFIX_RELAYHOST=PORT (the outbound benchmark), mail for any other
+# domain is relayed by smtp(8) to relayhost = [127.0.0.1]:PORT (bench/sink),
+# with Postfix's default scheduling: default_destination_concurrency_limit
+# 20, connection caching on demand. Still no DNS; nothing else changes.
+#
 #   postfix.sh start DIR   set up DIR/postfix, start it, print the Maildir new/
 #   postfix.sh stop DIR    stop it (waits for the master to exit)
 #   postfix.sh pid DIR     print the master's pid
@@ -15,6 +20,8 @@
 set -eu
 
 PORT=${POSTFIX_PORT:-2625}
+RELAY=${POSTFIX_RELAYHOST:-}
+case "$RELAY" in ""|[0-9]*) ;; *) echo "postfix.sh: POSTFIX_RELAYHOST wants a port" >&2; exit 2 ;; esac
 
 name=postfix.sh
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
@@ -70,6 +77,18 @@ write_config() {
 	# virtual(8) creates the Maildir with the recipient's uid (nobody).
 	chown nobody:nogroup "$mailbase"
 	chmod 700 "$mailbase"
+	if [ -n "$RELAY" ]; then
+		transports="relayhost = [127.0.0.1]:$RELAY
+default_transport = smtp
+relay_transport = relay"
+		smtp_services="smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp"
+	else
+		transports="relayhost =
+default_transport = error:bench instance delivers nowhere
+relay_transport = error:bench instance delivers nowhere"
+		smtp_services=""
+	fi
 	vuid=$(id -u nobody)
 	vgid=$(getent group nogroup | cut -d: -f3)
 
@@ -102,14 +121,12 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 
-# Nothing ever leaves this machine: no DNS, no relayhost, and every
-# transport but virtual(8) is error(8).
+# Nothing ever leaves this machine: no DNS, and every transport but
+# virtual(8) is error(8), or smtp(8) to the loopback sink (outbound runs).
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
-relayhost =
-default_transport = error:bench instance delivers nowhere
-relay_transport = error:bench instance delivers nowhere
+$transports
 local_transport = error:bench instance delivers nowhere
 smtpd_peername_lookup = no
 
@@ -163,6 +180,7 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+$smtp_services
 EOF
 	chown root:root "$conf/main.cf" "$conf/master.cf" "$conf/vmailbox"
 	chmod 644 "$conf/main.cf" "$conf/master.cf" "$conf/vmailbox"

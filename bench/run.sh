@@ -2,7 +2,8 @@
 # The benchmark (`make bench`): Postern against Postfix on this machine, with
 # our own load generator, on loopback only. For each server in turn: a fresh
 # instance for the idle-connection memory test, then a fresh instance for
-# the throughput runs at each concurrency. Prints a table and writes
+# the throughput runs at each concurrency; then the outbound runs, where
+# each server relays to bench/sink. Prints the tables and writes
 # docs/benchmarks.md. Exits non-zero when anything was not measured.
 #
 # Environment: BENCH_DIR (work dir, default /tmp/postern-bench), BENCH_N
@@ -11,8 +12,10 @@
 # connections, default 1000), BENCH_SERVERS (default "postfix postern"),
 # BENCH_TIMEOUT (seconds to wait for replies and deliveries, default 120),
 # BENCH_REPEAT (throughput runs per server and concurrency, median shown;
-# default 1),
-# POSTFIX_PORT (2625), POSTERN_PORT (2725), POSTERN_BIN.
+# default 1), BENCH_OUT_CONC (outbound concurrencies, default "10 50"; ""
+# skips the outbound runs), BENCH_OUT_N (messages per outbound run, default
+# BENCH_N or 2000),
+# POSTFIX_PORT (2625), POSTERN_PORT (2725), SINK_PORT (2825), POSTERN_BIN.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,13 +27,19 @@ BENCH_IDLE=${BENCH_IDLE:-1000}
 BENCH_SERVERS=${BENCH_SERVERS:-postfix postern}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
 BENCH_REPEAT=${BENCH_REPEAT:-1}
+BENCH_OUT_CONC=${BENCH_OUT_CONC-10 50}
+BENCH_OUT_N=${BENCH_OUT_N:-${BENCH_N:-2000}}
+SINK_PORT=${SINK_PORT:-2825}
 export POSTFIX_PORT="${POSTFIX_PORT:-2625}"
 export POSTERN_PORT="${POSTERN_PORT:-2725}"
 DOC=$top/docs/benchmarks.md
 LOADGEN=$here/loadgen
+SINK=$here/sink
 RESULTS=$BENCH_DIR/results.txt
 FROM=u@bench.test
 RCPT=u@bench.test
+# Outbound: a domain the server does not receive for, relayed to the sink.
+RCPT_OUT=u@remote.test
 WARN="-Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 -Wmissing-prototypes -Wstrict-prototypes -Werror"
 
@@ -51,17 +60,22 @@ note() {
 	failed=1
 }
 
-# ---- build the load generator ----
+# ---- build the load generator and the sink ----
 # shellcheck disable=SC2086
 cc -std=gnu11 -O2 $WARN -D_GNU_SOURCE -o "$LOADGEN" "$here/loadgen.c" ||
 	{ say "cannot build bench/loadgen"; exit 1; }
+# shellcheck disable=SC2086
+cc -std=gnu11 -O2 $WARN -D_GNU_SOURCE -o "$SINK" "$here/sink.c" ||
+	{ say "cannot build bench/sink"; exit 1; }
 
 mkdir -p "$BENCH_DIR"
 : >"$RESULTS"
 
+sink_pid=""
 cleanup() {
 	sh "$here/postern.sh" stop "$BENCH_DIR" 2>/dev/null || true
 	sh "$here/postfix.sh" stop "$BENCH_DIR" 2>/dev/null || true
+	sink_stop
 	rm -rf "$BENCH_DIR/trash"	# instances of this run (see retire_dir)
 }
 trap cleanup EXIT
@@ -116,6 +130,64 @@ bench_idle() {
 	sh "$here/$srv.sh" stop "$BENCH_DIR"
 }
 
+# The sink: a fresh one for each outbound run, so its count starts at 0.
+sink_start() {
+	sink_stop
+	"$SINK" -p "$SINK_PORT" >>"$BENCH_DIR/sink.out" 2>&1 </dev/null &
+	sink_pid=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		kill -0 "$sink_pid" 2>/dev/null || break
+		bash -c "exec 3<>/dev/tcp/127.0.0.1/$SINK_PORT" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	why="sink did not listen on 127.0.0.1:$SINK_PORT: $(tail -n 1 "$BENCH_DIR/sink.out")"
+	sink_stop
+	return 1
+}
+
+sink_stop() {
+	[ -n "$sink_pid" ] || return 0
+	kill -TERM "$sink_pid" 2>/dev/null || true
+	wait "$sink_pid" 2>/dev/null || true
+	sink_pid=""
+}
+
+# out SERVER C: one outbound run: a fresh sink, a fresh instance relaying
+# to it, N messages for a remote domain injected from 127.0.0.1.
+bench_out() {
+	srv=$1
+	c=$2
+	if ! sink_start; then
+		note "outbound $srv c=$c: $why"
+		return 1
+	fi
+	if ! newdir=$(POSTERN_RELAYHOST=$SINK_PORT POSTFIX_RELAYHOST=$SINK_PORT \
+	    sh "$here/$srv.sh" start "$BENCH_DIR" 2>"$BENCH_DIR/$srv.start.err"); then
+		cat "$BENCH_DIR/$srv.start.err" >&2
+		note "$srv did not start for outbound c=$c: $(tr '\n' ' ' <"$BENCH_DIR/$srv.start.err")"
+		sink_stop
+		return 1
+	fi
+	say "$srv: outbound c=$c n=$BENCH_OUT_N size=$BENCH_SIZE"
+	rc=0
+	if ! "$LOADGEN" -h 127.0.0.1 -p "$(port_of "$srv")" -n "$BENCH_OUT_N" \
+	    -s "$BENCH_SIZE" -c "$c" -f "$FROM" -t "$RCPT_OUT" --sink "$SINK_PORT" \
+	    -w "$BENCH_TIMEOUT" -l "$srv" >>"$RESULTS"; then
+		note "$srv: outbound run c=$c incomplete (errors or delivery timeout): $(tail -n 1 "$RESULTS")"
+		# Nothing relayed at all: the other runs would only wait as long.
+		case "$(tail -n 1 "$RESULTS")" in *" delivered=0 "*)
+			note "$srv: nothing reached the sink; its other outbound runs are skipped"
+			rc=1 ;;
+		esac
+	fi
+	tail -n 1 "$RESULTS" >&2
+	sh "$here/$srv.sh" stop "$BENCH_DIR"
+	sink_stop
+	return $rc
+}
+
 # load SERVER C: one throughput run on a fresh instance (empty queue).
 bench_load() {
 	srv=$1
@@ -155,21 +227,35 @@ while [ "$rep" -le "$BENCH_REPEAT" ]; do
 	done
 	rep=$((rep + 1))
 done
+# Outbound: the same alternation; a server whose first run relayed nothing
+# is not tried again.
+outskip=""
+rep=1
+while [ "$rep" -le "$BENCH_REPEAT" ]; do
+	for c in $BENCH_OUT_CONC; do
+		for srv in $BENCH_SERVERS; do
+			case " $skip $outskip " in *" $srv "*) continue ;; esac
+			bench_out "$srv" "$c" || outskip="$outskip $srv"
+		done
+	done
+	rep=$((rep + 1))
+done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
 
 # ---- report ----
 
-# get SERVER KEY [CONC]: a value from the results ("" when absent); with
-# BENCH_REPEAT > 1 the median of the runs (errors: their sum; a run that
-# timed out makes the value "timeout").
+# get SERVER KEY [CONC [MODE]]: a value from the results ("" when absent);
+# with BENCH_REPEAT > 1 the median of the runs (errors: their sum; a run
+# that timed out makes the value "timeout"). No CONC: the idle test; MODE
+# "out": the outbound runs.
 get() {
-	awk -v srv="$1" -v key="$2" -v conc="${3:-}" '
+	awk -v srv="$1" -v key="$2" -v conc="${3:-}" -v mode="${4:-}" '
 		$1 != "result" { next }
 		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
 		f["server"] != srv || !(key in f) { next }
 		conc == "" && f["mode"] != "idle" { next }
-		conc != "" && (f["mode"] != "" || f["conc"] != conc) { next }
+		conc != "" && (f["mode"] != mode || f["conc"] != conc) { next }
 		f[key] !~ /^-?[0-9.]+$/ { bad = f[key]; next }
 		{ v[++n] = f[key] + 0; sum += f[key] }
 		END {
@@ -211,6 +297,34 @@ table=$BENCH_DIR/table.md
 	done
 } >"$table"
 
+# each SERVER MODE CONC KEY: every run's value, in run order ("a, b, c").
+each() {
+	awk -v srv="$1" -v mode="$2" -v conc="$3" -v key="$4" '
+		$1 != "result" { next }
+		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+		f["server"] == srv && f["mode"] == mode && f["conc"] == conc && (key in f) {
+			printf "%s%s", (n++ ? ", " : ""), f[key] }
+		END { if (n) printf "\n" }' "$RESULTS"
+}
+
+out_table=$BENCH_DIR/outbound.md
+{
+	echo "| server | concurrency | messages | accepted/s | delivered/s | Postern/Postfix (delivered/s) | errors | delivered/s of each run |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	for c in $BENCH_OUT_CONC; do
+		pf=$(get postfix delivered_per_s "$c" out)
+		pn=$(get postern delivered_per_s "$c" out)
+		for srv in $BENCH_SERVERS; do
+			acc=$(get "$srv" accepted_per_s "$c" out)
+			del=$(get "$srv" delivered_per_s "$c" out)
+			err=$(get "$srv" errors "$c" out)
+			r=""
+			[ "$srv" = postern ] && r=$(ratio "$pn" "$pf")
+			echo "| $srv | $c | $BENCH_OUT_N | $(or_nm "$acc") | $(or_nm "$del") | $r | $err | $(or_dash "$(each "$srv" out "$c" delivered_per_s)") |"
+		done
+	done
+} >"$out_table"
+
 idle_table=$BENCH_DIR/idle.md
 {
 	echo "| server | idle connections held | RSS KB / connection | PSS KB / connection | processes before → after |"
@@ -225,6 +339,10 @@ echo
 cat "$table"
 echo
 cat "$idle_table"
+if [ -n "$BENCH_OUT_CONC" ]; then
+	echo
+	cat "$out_table"
+fi
 [ -z "$notes" ] || { echo; printf '%s' "$notes"; }
 
 # ---- docs/benchmarks.md ----
@@ -244,6 +362,13 @@ mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 pfver=$(postconf -d -h mail_version 2>/dev/null || echo "?")
 pnver=$("${POSTERN_BIN:-$top/build/postern}" version 2>/dev/null || echo "?")
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo "?")
+# Postfix's scheduling defaults that the outbound runs keep, as installed.
+pfdef() { postconf -d -h "$1" 2>/dev/null || echo "?"; }
+pf_conc=$(pfdef default_destination_concurrency_limit)
+pf_init=$(pfdef initial_destination_concurrency)
+pf_cache=$(pfdef smtp_connection_cache_on_demand)
+pf_flow=$(pfdef in_flow_delay)
+pf_proc=$(pfdef default_process_limit)
 mkdir -p "$(dirname "$DOC")"
 {
 	cat <<EOF
@@ -289,6 +414,55 @@ server.
 
 EOF
 	cat "$idle_table"
+	if [ -n "$BENCH_OUT_CONC" ]; then
+		cat <<EOF
+
+## Outbound
+
+The same messages ($BENCH_SIZE bytes, one recipient each), but to
+\`$RCPT_OUT\`, a domain neither server receives for, injected by
+\`bench/loadgen\` from 127.0.0.1 (a trusted client: Postern's
+\`relay.trusted_networks\`, Postfix's \`mynetworks\`) over C concurrent
+connections. Each server relays them through its relayhost
+\`[127.0.0.1]:$SINK_PORT\` (an address literal: no DNS) to \`bench/sink\`, a
+single-threaded epoll SMTP server that offers PIPELINING, 8BITMIME and SIZE
+(no STARTTLS, so both servers send in clear), accepts everything, discards
+it and records when each message's final dot was answered 250.
+*delivered/s* = $BENCH_OUT_N / (time from loadgen's first MAIL until the
+sink accepted the ${BENCH_OUT_N}th message), both read from this machine's
+CLOCK_MONOTONIC, so not rounded to any polling interval. *accepted/s*: as
+above. A fresh sink and a fresh server instance for every run; servers
+alternate at each concurrency. Runs per cell: $BENCH_REPEAT (median shown,
+every run in the last column).
+
+EOF
+		cat "$out_table"
+		cat <<EOF
+
+- Postern (bench/postern.sh with \`POSTERN_RELAYHOST=$SINK_PORT\`): the
+  instance above with \`delivery = { relayhost = "[127.0.0.1]:$SINK_PORT"; }\`
+  and every other \`delivery\` key at its default (\`tls = "opportunistic"\`);
+  its outbound concurrency is whatever its queue manager does by default.
+- Postfix (bench/postfix.sh with \`POSTFIX_RELAYHOST=$SINK_PORT\`): the
+  instance above with \`relayhost = [127.0.0.1]:$SINK_PORT\`,
+  \`default_transport = smtp\` (\`smtp\` and \`relay\` services in master.cf,
+  no chroot) and Postfix's default scheduling:
+  default_destination_concurrency_limit = $pf_conc,
+  initial_destination_concurrency = $pf_init, default_process_limit = $pf_proc,
+  smtp_connection_cache_on_demand = $pf_cache (a backlogged destination
+  reuses connections), in_flow_delay = $pf_flow (smtpd slows down when the
+  queue manager falls behind).
+- Durability is the same on both sides: each fsyncs the queue file before
+  it answers 250 to loadgen (Postfix's default, Postern's only way), and
+  neither is tuned to skip it. The sink fsyncs nothing, so the figures
+  measure the servers, not the far end.
+- Each server adds its own trace headers, so the sink sees slightly more
+  than $BENCH_SIZE bytes per message (\`sink_avg_bytes\` in the raw lines).
+- Only one server runs at a time, but this 2-core machine is shared with
+  other work (see the load averages above): compare the two servers within
+  one run of \`make bench\` and prefer medians of several runs.
+EOF
+	fi
 	cat <<EOF
 
 ## Setup
@@ -311,6 +485,7 @@ make bench                      # as root: installs postfix if missing
 BENCH_N=5000 make bench         # more messages per run
 BENCH_REPEAT=3 make bench       # median of 3 runs per cell (noisy machines)
 BENCH_SERVERS=postfix make bench  # one server only
+BENCH_OUT_CONC= make bench      # no outbound runs
 \`\`\`
 
 Raw result lines of this run:
