@@ -48,6 +48,18 @@ def client_tls():
     return ctx
 
 
+_SERVFAIL_DNS = None
+
+
+def servfail_dns():
+    """One loopback DNS server for the whole run, SERVFAIL for every name."""
+    global _SERVFAIL_DNS
+    if _SERVFAIL_DNS is None:
+        from peers import DnsServer
+        _SERVFAIL_DNS = DnsServer({}, default="SERVFAIL")
+    return _SERVFAIL_DNS
+
+
 class Postern:
     def __init__(self, tmp: Path, extra: str = "", listen_extra: str = "",
                  hostname: str = "mx.example.org", smtp_address: str = None):
@@ -77,10 +89,11 @@ class Postern:
             'checks = { verify_sender_domain = false; spf = "off"; rdns = "off"; };'
         relay = "" if "relay" in extra else \
             'relay = { trusted_networks = ["127.0.0.1/32", "::1/128"]; };'
-        # Never the system's resolver: a loopback port with no server, so
-        # that a remote recipient is deferred at once (451 4.4.3).
+        # Never the system's resolver: a loopback server that answers
+        # SERVFAIL to everything, so that a remote recipient is deferred
+        # at once (451 4.4.3) and no attempt outlives the test.
         dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
-            'dns = { servers = ["127.0.0.1:9"]; };'
+            f'dns = {{ servers = ["{servfail_dns().address}"]; }};'
         return f"""
 hostname = "{self.hostname}";
 data_dir = "{self.data_dir}";

@@ -97,8 +97,9 @@ class DnsServer:
     Every question is recorded in `queries` as (name, type) e.g.
     ("peer.example", "MX")."""
 
-    def __init__(self, zone=None, ttl=1):
+    def __init__(self, zone=None, ttl=1, default=None):
         self.ttl = ttl
+        self.default = default    # "SERVFAIL": the answer for unknown names
         self.zone = {}
         self.queries = []
         self.lock = threading.Lock()
@@ -172,7 +173,7 @@ class DnsServer:
         q = req.q
         with self.lock:
             self.queries.append((str(q.qname).rstrip(".").lower(), QTYPE.get(q.qtype)))
-            records = self.zone.get(q.qname)
+            records = self.zone.get(q.qname, self.default)
         reply = req.reply()
         if records == "DROP":
             return None
