@@ -65,14 +65,18 @@ integration: $(BUILD)/postern debug
 	POSTERN_BIN=$(abspath $(BUILD)/postern) POSTERN_DEBUG_BIN=$(abspath build-debug/postern) \
 		$(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
+# Builds run on every core; tests and fuzzers are run one after another
+# (fuzz-one.sh runs two fuzzers at a time).
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
-	$(MAKE) all
+	$(MAKE) -j$(JOBS) all
 	$(MAKE) lint
-	$(MAKE) clang
-	$(MAKE) unit
-	$(MAKE) fuzz-smoke
-	$(MAKE) integration
-	$(MAKE) asan
+	$(MAKE) -j$(JOBS) clang
+	$(MAKE) -j$(JOBS) unit
+	$(MAKE) -j$(JOBS) fuzz-smoke
+	$(MAKE) -j$(JOBS) integration
+	$(MAKE) -j$(JOBS) asan
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Server processes run chrooted in data_dir, where LeakSanitizer cannot read
@@ -115,7 +119,7 @@ fuzz: fuzz-build
 		xargs -P $(FUZZ_JOBS) -I{} sh scripts/fuzz-one.sh {} $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 run: deps all
 	@sh scripts/run-demo.sh

@@ -62,10 +62,10 @@ def test_queue_flush_retries_now(make_outbound, make_sink):
 
 
 def test_queue_release_retries_one_message_and_restarts_its_schedule(make_outbound, make_sink):
-    """retry = 2s then 1h: after two failures the next try is an hour away.
+    """retry = 1s then 1h: after two failures the next try is an hour away.
     release makes it due now and restarts the schedule: the attempt after
-    the released one comes 2 s later, not 1 h."""
-    p = make_outbound(retry='["2s", "1h"]', max_lifetime='"1d"')
+    the released one comes 1 s later, not 1 h."""
+    p = make_outbound(retry='["1s", "1h"]', max_lifetime='"1d"')
     sink = make_sink("127.0.0.3", start=False)
     held = submit(p, RCPT)
     other = submit(p, "dave@peer.example")
@@ -76,7 +76,7 @@ def test_queue_release_retries_one_message_and_restarts_its_schedule(make_outbou
     assert p.cli("queue", "release", held).returncode == 0
     deferred_once(p, RCPT, n=3)          # the released attempt, still down
     sink.start()
-    [got] = sink.wait(timeout=6)         # 2 s later: the schedule restarted
+    [got] = sink.wait(timeout=6)         # 1 s later: the schedule restarted
     assert got.rcpts == [RCPT]
     # The other message was not released: it still waits for its hour.
     q = queue_list(p)
