@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testdir.h"
+
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,21 +34,11 @@
 #define ORIG_BODY	"SECRET BODY LINE\n"
 
 struct fixture {
-	char			 old_cwd[PATH_MAX];
-	char			 dir[64];
+	struct testdir			 td;
 	struct queue_env	 env;
 	int			 fd;
 	struct buf		 out;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* Queues msg from alice@example.org and opens it as the qmgr would. */
 static void
@@ -76,10 +68,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->fd = -1;
-	assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postern-dsn-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chdir(f->dir), 0);
+	testdir_enter(&f->td, "dsn");
 	assert_int_equal(queue_init_dirs(&err), 0);
 	fixture_spool(f, ORIG_HEADERS "\n" ORIG_BODY, strlen(ORIG_HEADERS "\n" ORIG_BODY));
 	buf_init(&f->out, DSN_SIZE_MAX);
@@ -96,8 +85,7 @@ teardown(void **state)
 	queue_env_clear(&f->env);
 	if (f->fd >= 0)
 		close(f->fd);
-	assert_int_equal(chdir(f->old_cwd), 0);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_leave(&f->td);
 	free(f);
 	return 0;
 }

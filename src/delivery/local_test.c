@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testdir.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
@@ -25,21 +27,11 @@
 #define NOW	1800000000
 
 struct fixture {
-	char		old_cwd[PATH_MAX];
-	char		dir[64];
+	struct testdir		td;
 	struct config	cfg;
 	unsigned	retry[3];
 	struct log_ctx	log;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -48,10 +40,7 @@ setup(void **state)
 	const char *err = NULL;
 
 	assert_non_null(f);
-	assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postern-local-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chdir(f->dir), 0);
+	testdir_enter(&f->td, "local");
 	queue_set_root("queue");
 	assert_int_equal(queue_init_dirs(&err), 0);
 	f->retry[0] = 60;
@@ -71,8 +60,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(chdir(f->old_cwd), 0);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_leave(&f->td);
 	free(f);
 	return 0;
 }

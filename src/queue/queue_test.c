@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testdir.h"
+
 #include <event2/event.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,8 +32,7 @@
 #include "queue/queue.h"
 
 struct fixture {
-	char			 old_cwd[PATH_MAX];
-	char			 dir[64];
+	struct testdir			 td;
 	struct event_base	*base;
 	struct queue_committer	*qc;
 };
@@ -42,25 +43,13 @@ struct commit_done {
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *err = NULL;
 
 	assert_non_null(f);
-	assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postern-queue-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chdir(f->dir), 0);
+	testdir_enter(&f->td, "queue");
 	assert_int_equal(queue_init_dirs(&err), 0);
 	f->base = event_base_new();
 	assert_non_null(f->base);
@@ -77,8 +66,7 @@ teardown(void **state)
 
 	queue_committer_free(&f->qc);
 	event_base_free(f->base);
-	assert_int_equal(chdir(f->old_cwd), 0);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_leave(&f->td);
 	free(f);
 	return 0;
 }

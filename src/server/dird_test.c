@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testdir.h"
+
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
@@ -35,8 +37,7 @@
 #define FAKE_HASH	"$y$j9T$notarealsalt$notarealhashnotarealhashnotarealhas"
 
 struct fixture {
-	char			 old_cwd[PATH_MAX];
-	char			 dir[64];
+	struct testdir			 td;
 	struct config		 cfg;
 	struct directory	*d;	/* the test's own connection (the CLI's role) */
 	pid_t			 pid;
@@ -44,15 +45,6 @@ struct fixture {
 	uint32_t		 next_id;
 	struct buf		 rbuf;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -63,10 +55,7 @@ setup(void **state)
 	struct ipc_msg give;
 
 	assert_non_null(f);
-	assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postern-dird-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chdir(f->dir), 0);
+	testdir_enter(&f->td, "dird");
 	config_defaults(&f->cfg);
 	assert_int_equal(directory_open("postern.db", &f->d, &err), 0);
 	assert_int_equal(directory_domain_add(f->d, "example.org", &err), 0);
@@ -108,8 +97,7 @@ teardown(void **state)
 	buf_free(&f->rbuf);
 	directory_close(&f->d);
 	config_free(&f->cfg);
-	assert_int_equal(chdir(f->old_cwd), 0);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_leave(&f->td);
 	free(f);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);

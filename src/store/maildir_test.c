@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/testdir.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -26,18 +28,8 @@
 #define BOX	"mail/example.org/bob"
 
 struct fixture {
-	char	old_cwd[PATH_MAX];
-	char	dir[64];
+	struct testdir	td;
 };
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -45,10 +37,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_non_null(getcwd(f->old_cwd, sizeof(f->old_cwd)));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/postern-maildir-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(chdir(f->dir), 0);
+	testdir_enter(&f->td, "maildir");
 	*state = f;
 	return 0;
 }
@@ -58,8 +47,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(chdir(f->old_cwd), 0);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_leave(&f->td);
 	free(f);
 	return 0;
 }
