@@ -22,7 +22,7 @@ import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from dnslib import AAAA, A, DNSLabel, DNSRecord, MX, QTYPE, RCODE, RR, TXT
+from dnslib import AAAA, A, DNSLabel, DNSRecord, MX, PTR, QTYPE, RCODE, RR, TXT
 
 
 # ---- waiting ---------------------------------------------------------------
@@ -91,14 +91,21 @@ def _label(name):
 class DnsServer:
     """Authoritative answers for a zone on 127.0.0.1, UDP and TCP on one
     port; never forwards. zone: {name: records}, where records is a list of
-    ("MX", preference, host) | ("A", ip) | ("AAAA", "::1") | ("TXT", text),
-    or "SERVFAIL" (answered SERVFAIL) or "DROP" (never answered). Other
-    names are NXDOMAIN; a known name without the asked type is NODATA.
+    ("MX", preference, host) | ("A", ip) | ("AAAA", "::1") | ("TXT", text)
+    | ("PTR", host), or "SERVFAIL" (answered SERVFAIL) or "DROP" (never
+    answered). Other names are NXDOMAIN; a known name without the asked type
+    is NODATA. reverse_name("127.0.0.2") gives the PTR owner name.
+
+    A and AAAA records must be loopback addresses, so that no test can send
+    mail off the machine; with any_address=True (SPF, DNSBL and rDNS tests,
+    where addresses are only compared, never connected to) any address is
+    served.
     Every question is recorded in `queries` as (name, type) e.g.
     ("peer.example", "MX")."""
 
-    def __init__(self, zone=None, ttl=1, default=None):
+    def __init__(self, zone=None, ttl=1, default=None, any_address=False):
         self.ttl = ttl
+        self.any_address = any_address
         self.default = default    # "SERVFAIL": the answer for unknown names
         self.zone = {}
         self.queries = []
@@ -139,9 +146,12 @@ class DnsServer:
         else:
             for r in records:
                 if r[0] in ("A", "AAAA"):
-                    _loopback_only(r[0], r[1])
+                    if self.any_address:
+                        ipaddress.ip_address(r[1])
+                    else:
+                        _loopback_only(r[0], r[1])
                 else:
-                    assert r[0] in ("MX", "TXT"), r
+                    assert r[0] in ("MX", "TXT", "PTR"), r
         with self.lock:
             if records == "NXDOMAIN":
                 self.zone.pop(_label(name), None)
@@ -162,6 +172,8 @@ class DnsServer:
             return QTYPE.A, A(r[1])
         if kind == "AAAA":
             return QTYPE.AAAA, AAAA(r[1])
+        if kind == "PTR":
+            return QTYPE.PTR, PTR(r[1].rstrip(".") + ".")
         text = r[1].encode() if isinstance(r[1], str) else r[1]
         return QTYPE.TXT, TXT([text[i:i + 255] for i in range(0, len(text), 255)])
 
@@ -230,6 +242,12 @@ class DnsServer:
         self.thread.join(timeout=2)
         self.udp.close()
         self.tcp.close()
+
+
+def reverse_name(ip):
+    """The PTR owner name of an address: 2.0.0.127.in-addr.arpa, or the
+    nibble form under ip6.arpa."""
+    return ipaddress.ip_address(ip).reverse_pointer
 
 
 def mx_zone(domain, *mxs):
