@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
+#include "core/parse.h"
 #include "dns/dns.h"
 
 enum spf_result {
@@ -43,14 +44,20 @@ enum spf_qtype { SPF_Q_A, SPF_Q_AAAA, SPF_Q_MX, SPF_Q_TXT, SPF_Q_PTR };
 /*
  * query: same contract as dns_query_*(): 0 and cb runs once later (never
  * inside the call), or -1 and cb never runs. For SPF_Q_PTR, name is NULL
- * and sa is the address to look up; for the others sa is NULL.
+ * and sa is the address to look up; for the others sa is NULL. name is
+ * copied or only read during the call.
  * cancel: no callback started with arg runs any more.
+ * base: the loop the answers come on; spf_check() delivers a result found
+ * without DNS (none for a malformed domain, temperror when query() fails at
+ * once) through a 0-second timer on it, so cb never runs inside spf_check().
  */
 struct spf_resolver {
-	void	*ctx;
-	int	(*query)(void *ctx, enum spf_qtype type, const char *name,
-		    const struct sockaddr *sa, dns_cb cb, void *arg);
-	void	(*cancel)(void *ctx, const void *arg);
+	void			*ctx;
+	int			(*query)(void *ctx, enum spf_qtype type,
+				    const char *name, const struct sockaddr *sa,
+				    dns_cb cb, void *arg);
+	void			(*cancel)(void *ctx, const void *arg);
+	struct event_base	*base;
 };
 
 /* The real one: fills r so that it forwards to d (which must outlive r). */
@@ -98,7 +105,8 @@ struct spf;
  * Starts a check. cb runs exactly once, later, from the loop (never inside
  * this call), with an outcome valid only during the callback (copy what you
  * keep), unless spf_cancel() comes first. now: the time for %{t}.
- * Returns NULL only on a bad request (ip not an address); cb never runs.
+ * Returns NULL only on a bad request (ip not an address, r->base NULL);
+ * cb never runs.
  * The resolver and strings in req are copied or only read during the call.
  */
 struct spf	*spf_check(const struct spf_resolver *r,
