@@ -27,7 +27,8 @@ usage(void)
 	    "       postern [-c FILE] user add|remove|list|show|passwd|set ...\n"
 	    "       postern [-c FILE] alias add|remove|list ...\n"
 	    "       postern [-c FILE] access ban|trust|remove|list ...\n"
-	    "       postern [-c FILE] queue list|show|delete ...\n");
+	    "       postern [-c FILE] queue list|show|delete ...\n"
+	    "       postern [-c FILE] spf [--dns HOST:PORT] IP HELO MAIL_FROM\n");
 }
 
 /* Runs a directory or queue subcommand as run_as inside data_dir. */
@@ -95,7 +96,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "serve") != 0 && strcmp(argv[0], "check-config") != 0 &&
 	    strcmp(argv[0], "domain") != 0 && strcmp(argv[0], "user") != 0 &&
 	    strcmp(argv[0], "alias") != 0 && strcmp(argv[0], "access") != 0 &&
-	    strcmp(argv[0], "queue") != 0) {
+	    strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "spf") != 0) {
 		usage();
 		return 2;
 	}
@@ -114,6 +115,14 @@ main(int argc, char **argv)
 			config_print(cfg, stdout);
 		else
 			usage();
+		config_free(cfg);
+		free(cfg);
+		return rc;
+	}
+	if (strcmp(argv[0], "spf") == 0) {
+		/* No data_dir, no directory: a DNS check as any user. */
+		int rc = cli_spf(cfg, argc, argv);
+
 		config_free(cfg);
 		free(cfg);
 		return rc;
