@@ -143,7 +143,7 @@ fake_answer(const struct pending *p, struct dns_result *r)
 		case SPF_Q_MX: {
 			const char *sp = strchr(z->data, ' ');
 
-			r->mx[r->nmx].pref = (unsigned)atoi(z->data);
+			r->mx[r->nmx].pref = (unsigned)strtoul(z->data, NULL, 10);
 			r->mx[r->nmx++].host = (char *)(sp + 1);
 			break;
 		}
