@@ -276,6 +276,8 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	pid_t parent = getpid();
 	char pidtxt[32];
 	struct qmgr_pre *qpre = NULL;
+	struct event_base *wbase = NULL;
+	struct dns *wdns = NULL;
 	int ctl[2];
 
 	if (kind == CHILD_WORKER) {
@@ -322,9 +324,15 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		/* A session process lives in data_dir/queue: the directory, the
 		 * TLS key and the mailboxes are not even in its file system. */
 		if (kind == CHILD_WORKER) {
+			char err[256];
+
 			if (chdir("queue") == -1)
 				fatal("chdir queue: %s", strerror(errno));
 			queue_set_root(".");
+			/* resolv.conf is read before the chroot. */
+			if (worker_prepare(m->cfg, &wbase, &wdns, err,
+			    sizeof(err)) == -1)
+				fatal("worker: %s", err);
 		} else if (kind == CHILD_QMGR) {
 			char err[256];
 
@@ -345,6 +353,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			exit(qmgr_run(m->cfg, qpre, m->notify[0], ctl[1]));
 		} else {
 			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
+			    .base = wbase, .dns = wdns,
 			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
 			    .qmgr_fd = m->notify[1], .ctl_fd = ctl[1] };
 
