@@ -698,6 +698,9 @@ logremote_free(struct logremote **rp)
 	if (r == NULL)
 		return;
 	*rp = NULL;
+	/* The last count, before it is lost (locally: r is unhooked). */
+	if (r->unreported > 0)
+		logremote_report_cb(-1, 0, r);
 	logremote_close(r);
 	for (struct logremote_source *s = r->sources, *next; s != NULL; s = next) {
 		next = s->next;

@@ -81,7 +81,8 @@ void	logremote_flush(struct logremote *r, unsigned timeout_msec);
  * any event or memory. r must never be used in that child again. */
 void	logremote_close_after_fork(struct logremote *r);
 
-/* Frees r, its sources and whatever waits; *rp = NULL. Unhook it first. */
+/* Logs the drops not yet reported, then frees r, its sources and whatever
+ * waits; *rp = NULL. Unhook it first. */
 void	logremote_free(struct logremote **rp);
 
 struct logremote_stats {

@@ -334,7 +334,7 @@ static void
 test_bound_bytes(void **state)
 {
 	struct fixture *f = *state;
-	char *line = malloc(8001);
+	char *line = malloc(8001), want[64];
 	struct logremote_stats st;
 
 	configure(f, "tcp", closed_port());
@@ -351,6 +351,11 @@ test_bound_bytes(void **state)
 	enqueue(f, LOGL_INFO, TS " event=small");
 	assert_int_equal(stats(f).pending_msgs, st.pending_msgs + 1);
 	free(line);
+	/* Never reported yet (the loop did not run): at free, then. */
+	snprintf(want, sizeof(want), "event=log_remote_dropped count=%llu",
+	    (unsigned long long)st.dropped);
+	logremote_free(&f->r);
+	assert_int_equal(local_log_count(want), 1);
 }
 
 static void
