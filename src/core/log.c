@@ -293,8 +293,9 @@ static void
 log_line_emit(struct log_line *l)
 {
 	if (l->active) {
-		if (l->b.overflowed) {
-			/* Keep the line whole: cut at the ceiling and say so. */
+		if (l->b.overflowed || l->b.len == l->b.max) {
+			/* Keep the line whole: cut at the ceiling and say so
+			 * (a line of exactly max bytes has no room for its LF). */
 			l->b.len = l->b.max > 16 ? l->b.max - 16 : 0;
 			l->b.overflowed = false;
 			buf_append(&l->b, " truncated=yes", 14);

@@ -55,7 +55,8 @@ int	logremote_configure(struct logremote *r, const char *target,
 void	logremote_enqueue(struct logremote *r, enum log_level lvl, pid_t pid,
 	    struct span line);
 
-/* A log_remote_fn for log_remote_hook(): enqueues as this process. */
+/* A log_remote_fn for log_remote_hook(): enqueues as this process. Like
+ * every function here, on the loop's thread only (the master has no other). */
 void	logremote_log_hook(void *arg, enum log_level lvl, struct span line);
 
 /*

@@ -581,7 +581,6 @@ test_child_datagrams(void **state)
 
 	(void)f;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sp), 0);
-	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	log_remote_attach(sp[1], "worker");
 	log_kv(&lc, LOGL_INFO, "connect", "ip", "192.0.2.7", NULL);
 	n = recv(sp[0], got, sizeof(got), 0);
@@ -591,6 +590,22 @@ test_child_datagrams(void **state)
 	assert_string_equal(got + 1 + LOGREMOTE_TS_LEN,
 	    " level=info service=smtp event=connect ip=192.0.2.7");
 	assert_null(memchr(got, '\n', (size_t)n));
+	/* A line of exactly LOG_LINE_MAX bytes has no room for its newline:
+	 * it is cut and marked, here and there. */
+	{
+		struct log_line l;
+
+		log_line_begin(&l, &lc, LOGL_INFO, "long");
+		while (l.b.len < LOG_LINE_MAX)
+			buf_append(&l.b, "y", 1);
+		assert_false(l.b.overflowed);
+		log_line_end(&l);
+		n = recv(sp[0], got, sizeof(got), 0);
+		assert_int_equal(n, 1 + LOG_LINE_MAX - 2);
+		assert_int_equal(memcmp(got + n - 14, " truncated=yes", 14), 0);
+		assert_int_equal(local_log_count("yyy truncated=yes"), 1);
+	}
+	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	for (int i = 0; i < 500; i++)
 		log_kv(&lc, LOGL_INFO, "fill", NULL);
 	/* Reported once (the first time at once), then not for 10 s. */
