@@ -27,6 +27,9 @@
 #define CONFIG_LIST_MAX		1024	/* entries of any config list: ours */
 #define LOG_VALUE_MAX		512	/* peer text in one log value: ours */
 #define LOG_LINE_MAX		8192	/* one log line: ours */
+#define LOGREMOTE_TARGET_MAX	300	/* "tcp://[name]:port", 255-byte name: ours */
+#define LOGREMOTE_QUEUE_MSGS_MAX 4096	/* messages waiting for the log server: ours */
+#define LOGREMOTE_QUEUE_BYTES_MAX (1 << 20)	/* their bytes, framing included: ours */
 #define QUEUE_HEADER_MAX	(1 << 20)	/* envelope part of a queue file */
 #define HEADER_SCAN_MAX		(256 * 1024)	/* header bytes scanned: ours */
 #define DNS_NAME_WIRE_MAX	255	/* RFC 1035 2.3.4, wire form incl. root */
