@@ -53,7 +53,7 @@ fi
 
 # The DNS server: prints its port, serves until its stdin closes.
 fifo=$BENCH_DIR/dns.fifo
-rm -f "$fifo"
+rm -f "$fifo" "$BENCH_DIR/dns.port"
 mkfifo "$fifo"
 /usr/bin/python3 "$top/tests/dns/dnsserver.py" "$here/checks.zone" <"$fifo" \
     >"$BENCH_DIR/dns.port" 2>"$BENCH_DIR/dns.err" &

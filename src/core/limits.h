@@ -48,6 +48,8 @@
 #define SPF_HEADER_VALUE_MAX	256	/* one value in Received-SPF: ours */
 #define CHECK_PTR_NAMES_MAX	10	/* PTR names forward-confirmed, as RFC
 					 * 7208 4.6.4 bounds its ptr: ours */
+#define CHECK_MEMO_SEC		30	/* a connection reuses its last sender's
+					 * verdicts this long: ours */
 #define CHECK_DEADLINE_SEC	20	/* MAIL's DNS checks, all together
 					 * (RFC 7208 4.6.4: at least 20 s) */
 

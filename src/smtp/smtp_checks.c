@@ -15,6 +15,11 @@
  * Authentication-Results:, Received-SPF: and X-DNSBL: header fields and
  * the `spf` word stored with the queued message.
  *
+ * A client that sends many messages from one sender on one connection (a
+ * list server, another MTA's connection cache) is checked once: the last
+ * transaction's sender-domain and SPF verdicts are reused for the same
+ * MAIL FROM and HELO for CHECK_MEMO_SEC (never a DNS failure's).
+ *
  * Every pending lookup has its own struct smtp_chk_arg, so a session that
  * goes away cancels exactly its own lookups (dns_cancel by arg).
  */
@@ -84,6 +89,17 @@ struct smtp_checks {
 	bool			 waiting;	/* MAIL waits for the verdicts */
 	smtp_checks_fn		 done;
 	struct event		*deadline;
+
+	/* The last complete verdicts, for the same sender again. */
+	struct {
+		char			*from, *helo;
+		int64_t			 at;
+		enum chk_verdict	 sender;
+		bool			 spf;
+		enum spf_result		 result;
+		char			*expl;
+		struct buf		 received, authres;
+	} memo;
 };
 
 static void smtp_checks_settle(struct smtp_checks *c);
@@ -134,6 +150,8 @@ smtp_checks_get(struct smtp_session *s)
 	}
 	buf_init(&c->spf_received, 4096);
 	buf_init(&c->spf_authres, 1024);
+	buf_init(&c->memo.received, 4096);
+	buf_init(&c->memo.authres, 1024);
 	spf_resolver_dns(&c->resolver, c->dns);
 	s->checks = c;
 	return c;
@@ -448,6 +466,61 @@ smtp_checks_pending(const struct smtp_checks *c)
 	return false;
 }
 
+static void
+smtp_checks_memo_clear(struct smtp_checks *c)
+{
+	free(c->memo.from);
+	free(c->memo.helo);
+	free(c->memo.expl);
+	c->memo.from = c->memo.helo = c->memo.expl = NULL;
+	buf_reset(&c->memo.received);
+	buf_reset(&c->memo.authres);
+}
+
+/* Keeps this transaction's verdicts unless a lookup failed. */
+static void
+smtp_checks_memo_save(struct smtp_checks *c)
+{
+	struct smtp_session *s = c->s;
+
+	smtp_checks_memo_clear(c);
+	if (c->sender == CHK_TEMP || (c->spf_state == CHK_PASS &&
+	    c->spf_result == SPF_TEMPERROR))
+		return;
+	c->memo.from = xstrdup(s->from);
+	c->memo.helo = xstrdup(s->helo != NULL ? s->helo : "");
+	c->memo.at = (int64_t)time(NULL);
+	c->memo.sender = c->sender;
+	c->memo.spf = c->spf_state == CHK_PASS;
+	c->memo.result = c->spf_result;
+	c->memo.expl = c->spf_expl != NULL ? xstrdup(c->spf_expl) : NULL;
+	buf_append(&c->memo.received, c->spf_received.data, c->spf_received.len);
+	buf_append(&c->memo.authres, c->spf_authres.data, c->spf_authres.len);
+}
+
+/* The same MAIL FROM and HELO as a moment ago: its verdicts again. */
+static bool
+smtp_checks_memo_use(struct smtp_checks *c)
+{
+	struct smtp_session *s = c->s;
+
+	if (c->memo.from == NULL || strcmp(c->memo.from, s->from) != 0 ||
+	    strcmp(c->memo.helo, s->helo != NULL ? s->helo : "") != 0 ||
+	    (int64_t)time(NULL) - c->memo.at >= CHECK_MEMO_SEC)
+		return false;
+	c->sender = c->memo.sender;
+	if (c->memo.spf) {
+		c->spf_state = CHK_PASS;
+		c->spf_result = c->memo.result;
+		c->spf_expl = c->memo.expl != NULL ? xstrdup(c->memo.expl) : NULL;
+		buf_append(&c->spf_received, c->memo.received.data,
+		    c->memo.received.len);
+		buf_append(&c->spf_authres, c->memo.authres.data,
+		    c->memo.authres.len);
+	}
+	return true;
+}
+
 /* The first refusal in SPEC order, or 250. */
 static void
 smtp_checks_decide(struct smtp_checks *c)
@@ -458,6 +531,7 @@ smtp_checks_decide(struct smtp_checks *c)
 	char text[320];
 
 	c->done = NULL;
+	smtp_checks_memo_save(c);
 	switch (c->sender) {
 	case CHK_FAIL:
 		done(s, 550, "5.1.8", "sender address domain does not exist");
@@ -581,14 +655,16 @@ smtp_checks_mail(struct smtp_session *s, smtp_checks_fn done)
 	c = smtp_checks_get(s);
 	c->tx = true;
 	smtp_checks_start_conn(c);
-	if (cfg->checks.verify_sender_domain && s->from[0] != '\0' &&
-	    s->from_domain[0] != '[') {
-		c->sender = CHK_PENDING;
-		c->sender_step = 0;
-		smtp_checks_sender_next(c);
+	if (!smtp_checks_memo_use(c)) {
+		if (cfg->checks.verify_sender_domain && s->from[0] != '\0' &&
+		    s->from_domain[0] != '[') {
+			c->sender = CHK_PENDING;
+			c->sender_step = 0;
+			smtp_checks_sender_next(c);
+		}
+		if (cfg->checks.spf != CHECK_OFF)
+			smtp_checks_spf_start(c);
 	}
-	if (cfg->checks.spf != CHECK_OFF)
-		smtp_checks_spf_start(c);
 	if (!smtp_checks_pending(c)) {
 		c->done = done;
 		smtp_checks_decide(c);
@@ -732,6 +808,9 @@ smtp_checks_free(struct smtp_session *s)
 	free(c->spf_expl);
 	buf_free(&c->spf_received);
 	buf_free(&c->spf_authres);
+	smtp_checks_memo_clear(c);
+	buf_free(&c->memo.received);
+	buf_free(&c->memo.authres);
 	free(c);
 	s->checks = NULL;
 }

@@ -40,6 +40,7 @@ ZONE = {
                         ("TXT", "v=spf1 include:broken.sender.example -all")],
     "spfperm.example": [("MX", 10, "mail.sender.example"), ("TXT", "v=spf1 bogus:x -all")],
     "nospf.example": [("MX", 10, "mail.sender.example")],
+    "memo.example": [("MX", 10, "mail.sender.example"), ("TXT", "v=spf1 ip4:127.0.0.2 -all")],
     "helo.spf.example": [("A", "192.0.2.9"), ("TXT", "v=spf1 -all")],
     # DNSBL zones: bl.example lists 127.0.0.2 and ::1; bad.example fails.
     "2.0.0.127.bl.example": [("A", "127.0.0.2")],
@@ -233,6 +234,27 @@ def test_spf_reject_each_result(make_postern, dns):
         assert header(m, "Received-SPF").startswith(word + " "), (sender, header(m, "Received-SPF"))
         assert f"spf={word} smtp.mailfrom={sender}" in header(m, "Authentication-Results"), m
     assert "spf=pass" in p.wait_log("from=a@spfpass.example")
+
+
+def test_same_sender_on_one_connection_is_checked_once(make_postern, dns):
+    p = make_postern(extra=checks(dns, verify_sender_domain="true", spf='"reject"'))
+    r = p.raw(source="127.0.0.2")
+    assert r.cmd("EHLO client.example")[0] == 250
+    for _ in range(3):
+        assert r.cmd("MAIL FROM:<a@memo.example>")[0] == 250
+        assert r.cmd("RCPT TO:<bob@example.org>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        r.send(message(sender="a@memo.example").encode() + b".\r\n")
+        assert r.reply()[0] == 250
+    r.cmd("QUIT")
+    msgs = p.wait_messages("bob@example.org", n=3)
+    assert all("spf=pass smtp.mailfrom=a@memo.example" in m.decode() for m in msgs)
+    assert len(dns.asked("memo.example", "TXT")) == 1
+    assert len(dns.asked("memo.example", "MX")) == 1
+    # Another sender on the same connection is checked afresh.
+    r = p.raw(source="127.0.0.2")
+    assert r.cmd("EHLO client.example")[0] == 250
+    assert r.cmd("MAIL FROM:<a@spffail.example>")[1].startswith("550 5.7.23")
 
 
 def test_spf_null_sender_checks_helo(make_postern, dns):
