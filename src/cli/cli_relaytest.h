@@ -42,7 +42,8 @@ struct relaytest_trick {
 /*
  * Builds the battery for t into tricks (RELAYTEST_TRICKS_MAX entries);
  * returns how many. A trick that would repeat an earlier one byte for byte
- * (host == domain) is left out. Free with relaytest_tricks_free().
+ * (host == domain), or pass a command line's 512 octets (long names), is
+ * left out. Free with relaytest_tricks_free().
  */
 size_t	relaytest_tricks(const struct relaytest_target *t,
 	    struct relaytest_trick *tricks);

@@ -107,6 +107,34 @@ test_host_equal_to_domain_drops_repeats(void **state)
 	relaytest_tricks_free(b, nb);
 }
 
+/* Found by cli_relaytest_fuzz: names long enough to push some commands
+ * past 512 octets ended in fatal("bad template"). */
+static void
+test_long_names_drop_tricks(void **state)
+{
+	struct relaytest_trick t[RELAYTEST_TRICKS_MAX];
+	struct relaytest_target big = target;
+	char host[SMTP_DOMAIN_MAX + 1];
+	size_t n;
+
+	(void)state;
+	memset(host, 'a', sizeof(host) - 1);
+	/* "aa." then labels of 60: a host of 255 and a domain of 252. */
+	host[2] = '.';
+	for (size_t i = 63; i < sizeof(host) - 1; i += 61)
+		host[i] = '.';
+	host[sizeof(host) - 1] = '\0';
+	big.host = host;
+	big.domain = host + 3;
+	n = relaytest_tricks(&big, t);
+	assert_true(n > 10);
+	assert_non_null(find(t, n, "plain foreign address"));
+	assert_null(find(t, n, "multi-hop source route"));
+	for (size_t i = 0; i < n; i++)
+		assert_true(t[i].rcpt.len + 2 <= SMTP_CMD_LINE_MAX);
+	relaytest_tricks_free(t, n);
+}
+
 static void
 test_greeting_names(void **state)
 {
@@ -164,6 +192,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_battery),
 		cmocka_unit_test(test_host_equal_to_domain_drops_repeats),
+		cmocka_unit_test(test_long_names_drop_tricks),
 		cmocka_unit_test(test_greeting_names),
 		cmocka_unit_test(test_show_escapes),
 	};
