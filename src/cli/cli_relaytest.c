@@ -245,8 +245,11 @@ relaytest_reply(struct relaytest_conn *c)
 			if (rc != PARSE_INCOMPLETE)
 				return relaytest_conn_fail(c, "malformed reply");
 		}
-		if (relaytest_wait(c->fd, POLLIN, &deadline) <= 0)
-			return relaytest_conn_fail(c, "no reply within 10 s");
+		if (relaytest_wait(c->fd, POLLIN, &deadline) <= 0) {
+			snprintf(c->err, sizeof(c->err), "no reply within %d s",
+			    RELAYTEST_TIMEOUT_SEC);
+			return -1;
+		}
 		n = recv(c->fd, chunk, sizeof(chunk), 0);
 		if (n == 0)
 			return relaytest_conn_fail(c, "connection closed");
@@ -327,7 +330,7 @@ relaytest_show_reply(const struct smtp_resp *r, struct buf *out)
 
 	buf_init(&one, SMTP_TEXT_LINE_MAX);
 	smtp_resp_format(r, &one);
-	relaytest_show(out, buf_cstr(&one), one.len);
+	cli_escape(out, buf_cstr(&one), one.len);
 	buf_free(&one);
 }
 
@@ -343,7 +346,7 @@ relaytest_step(struct relaytest_conn *c, const char *cmd, size_t n,
 	int rc;
 
 	if (cmd != NULL) {
-		relaytest_show(line, cmd, n);
+		cli_escape(line, cmd, n);
 		rc = relaytest_cmd(c, cmd, n);
 	} else {
 		(void)buf_append_str(line, "greeting");
@@ -374,21 +377,23 @@ relaytest_try(const struct relaytest *rt, const struct relaytest_trick *t,
 		relaytest_conn_close(&c);
 		return RT_ERROR;
 	}
-	if (relaytest_step(&c, NULL, 0, line) == 0 && c.resp.code == 220) {
-		buf_reset(line);
-		if (relaytest_step(&c, t->helo, strlen(t->helo), line) == 0 &&
-		    c.resp.code / 100 == 2) {
-			buf_reset(line);
-			if (relaytest_step(&c, t->mail, strlen(t->mail), line) == 0)
-				out = RT_REFUSED_AT_MAIL;
-		}
+	if (relaytest_step(&c, NULL, 0, line) == -1 || c.resp.code != 220)
+		goto done;
+	buf_reset(line);
+	if (relaytest_step(&c, t->helo, strlen(t->helo), line) == -1 ||
+	    c.resp.code / 100 != 2)
+		goto done;
+	buf_reset(line);
+	if (relaytest_step(&c, t->mail, strlen(t->mail), line) == -1)
+		goto done;
+	if (c.resp.code / 100 != 2) {
+		out = RT_REFUSED_AT_MAIL;
+		goto done;
 	}
-	if (out == RT_REFUSED_AT_MAIL && c.resp.code / 100 == 2) {
-		buf_reset(line);
-		out = RT_ERROR;
-		if (relaytest_step(&c, t->rcpt.data, t->rcpt.len, line) == 0)
-			out = c.resp.code / 100 == 2 ? RT_RELAYED : RT_REFUSED;
-	}
+	buf_reset(line);
+	if (relaytest_step(&c, t->rcpt.data, t->rcpt.len, line) == 0)
+		out = c.resp.code / 100 == 2 ? RT_RELAYED : RT_REFUSED;
+done:
 	relaytest_conn_close(&c);
 	return out;
 }

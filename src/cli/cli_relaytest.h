@@ -58,8 +58,4 @@ void	relaytest_tricks_free(struct relaytest_trick *tricks, size_t n);
 int	relaytest_greeting_names(const char *text, char **host_out,
 	    char **domain_out);
 
-/* Appends n bytes of s for the report: printable ASCII as is, anything
- * else as \xNN, so a line of output stays one line of plain text. */
-void	relaytest_show(struct buf *out, const char *s, size_t n);
-
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli_relaytest.h"
+#include "cli/cli_util.h"
 #include "core/config.h"
 #include "core/limits.h"
 #include "smtp/smtp_reply.h"
@@ -55,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t used;
 
 	buf_init(&shown, 4 * size + 1);
-	relaytest_show(&shown, (const char *)data, size);
+	cli_escape(&shown, (const char *)data, size);
 	assert(!shown.overflowed);
 	for (size_t i = 0; i < shown.len; i++)
 		assert(shown.data[i] >= 0x20 && shown.data[i] < 0x7f);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli_relaytest.h"
+#include "cli/cli_util.h"
 #include "core/limits.h"
 
 static const struct relaytest_target target = {
@@ -181,7 +182,7 @@ test_show_escapes(void **state)
 
 	(void)state;
 	buf_init(&b, 256);
-	relaytest_show(&b, "a\0b\t\x7f\xc3\xa4 \"\\", 10);
+	cli_escape(&b, "a\0b\t\x7f\xc3\xa4 \"\\", 10);
 	assert_string_equal(buf_cstr(&b), "a\\x00b\\x09\\x7f\\xc3\\xa4 \"\\");
 	buf_free(&b);
 }

@@ -320,16 +320,3 @@ relaytest_greeting_names(const char *text, char **host_out, char **domain_out)
 	*host_out = host;
 	return 0;
 }
-
-void
-relaytest_show(struct buf *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			(void)buf_append(out, &s[i], 1);
-		else
-			(void)buf_printf(out, "\\x%02x", c);
-	}
-}
