@@ -203,6 +203,8 @@ const char *config_default_path(void);
 bool	config_hostname_valid(const char *s);
 /* 1..65535, decimal digits only; 0 or -1. */
 int	config_port_parse(const char *s, in_port_t *out);
+/* A dns.servers entry: "IP", "IPv4:port" or "[IPv6]:port". */
+bool	config_dns_server_valid(const char *s);
 /*
  * Splits "[v6]:port", "host:port" or (port_optional) "host"/"[v6]" into a
  * host copied to host (hostlen bytes) and a port string (NULL when left

@@ -56,7 +56,6 @@ int	config_listen_addr_parse(const char *s, struct sockaddr_storage *sa_out,
 bool	config_run_as_valid(const char *s);
 bool	config_banner_valid(const char *s);
 bool	config_mailbox_valid(const char *s);
-bool	config_dns_server_valid(const char *s);
 bool	config_relayhost_valid(const char *s);
 bool	config_clamd_valid(const char *s);
 bool	config_milter_valid(const char *s);

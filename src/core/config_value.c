@@ -333,7 +333,6 @@ config_ip_valid(const char *s, int family)
 	return inet_pton(family, s, b) == 1;
 }
 
-/* "IP", "IPv4:port" or "[IPv6]:port". */
 bool
 config_dns_server_valid(const char *s)
 {
