@@ -30,7 +30,8 @@ usage(void)
 	    "       postern [-c FILE] access ban|trust|remove|list ...\n"
 	    "       postern [-c FILE] queue list|show|delete ...\n"
 	    "       postern [-c FILE] relay-test HOST:PORT [--from-ip ADDR] ...\n"
-	    "       postern [-c FILE] dns-records DOMAIN [--dns HOST:PORT]\n");
+	    "       postern [-c FILE] dns-records DOMAIN [--dns HOST:PORT]\n"
+	    "       postern [-c FILE] spf [--dns HOST:PORT] IP HELO MAIL_FROM\n");
 }
 
 /* Runs a directory or queue subcommand as run_as inside data_dir. */
@@ -93,7 +94,8 @@ static bool
 postern_command_known(const char *cmd)
 {
 	static const char *const cmds[] = { "serve", "check-config", "domain",
-	    "user", "alias", "access", "queue", "relay-test", "dns-records" };
+	    "user", "alias", "access", "queue", "spf", "relay-test",
+	    "dns-records" };
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i]) == 0)
@@ -148,6 +150,14 @@ main(int argc, char **argv)
 			config_print(cfg, stdout);
 		else
 			usage();
+		config_free(cfg);
+		free(cfg);
+		return rc;
+	}
+	if (strcmp(argv[0], "spf") == 0) {
+		/* No data_dir, no directory: a DNS check as any user. */
+		int rc = cli_spf(cfg, argc, argv);
+
 		config_free(cfg);
 		free(cfg);
 		return rc;

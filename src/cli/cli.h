@@ -28,6 +28,9 @@ int	cli_queue(const struct cli_ctx *ctx, int argc, char **argv);
  * dns-records exits 1 when a check failed. */
 int	cli_relaytest(const struct cli_ctx *ctx, int argc, char **argv);
 int	cli_dnsrecords(const struct cli_ctx *ctx, int argc, char **argv);
+/* `spf`: needs the configuration only (dns.servers, hostname), no
+ * data_dir and no directory. */
+int	cli_spf(const struct config *cfg, int argc, char **argv);
 
 /* Prints "postern: <msg>" on stderr. */
 void	cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,5 +33,15 @@
 #define DNS_ANSWERS_MAX		64	/* MX/A/AAAA/TXT/PTR kept per answer: ours */
 #define DNS_TXT_MAX		4096	/* one TXT record, strings joined: ours */
 #define DNS_QUERY_TIMEOUT_SEC	5	/* one lookup, retries included: ours */
+#define SPF_LOOKUPS_MAX		10	/* RFC 7208 4.6.4: DNS-querying terms */
+#define SPF_VOID_LOOKUPS_MAX	2	/* RFC 7208 4.6.4: NXDOMAIN/NODATA terms */
+#define SPF_MX_NAMES_MAX	10	/* RFC 7208 4.6.4: MX names of one mx */
+#define SPF_PTR_NAMES_MAX	10	/* RFC 7208 4.6.4: PTR names checked */
+#define SPF_DOMAIN_MAX		253	/* RFC 7208 7.3: expanded domain-spec */
+#define SPF_MACRO_DIGITS_MAX	128	/* RFC 7208 7.3: transformer digits */
+#define SPF_TERMS_MAX		512	/* terms in one record: ours */
+#define SPF_EXPAND_MAX		2048	/* one expansion before truncation: ours */
+#define SPF_EXP_MAX		512	/* explanation text kept: ours */
+#define SPF_HEADER_VALUE_MAX	256	/* one value in Received-SPF: ours */
 
 #endif

@@ -171,6 +171,12 @@ dns_new(struct event_base *base, const struct cfg_strlist *servers,
 	return d;
 }
 
+struct event_base *
+dns_base(const struct dns *d)
+{
+	return d->base;
+}
+
 static void
 dns_query_unlink(struct dns_query *q)
 {

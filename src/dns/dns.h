@@ -76,6 +76,10 @@ typedef void (*dns_cb)(void *arg, const struct dns_result *res);
 struct dns	*dns_new(struct event_base *base,
 		    const struct cfg_strlist *servers, char *err, size_t errlen);
 
+/* The loop d delivers its callbacks on (callers that must defer a
+ * result of their own, such as spf_check(), schedule it there). */
+struct event_base *dns_base(const struct dns *d);
+
 /*
  * Cancels every pending lookup (their callbacks never run) and frees.
  * May be called from inside a dns_cb: the free then happens when the

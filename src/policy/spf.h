@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
+#include "core/parse.h"
 #include "dns/dns.h"
 
 enum spf_result {
@@ -43,14 +44,20 @@ enum spf_qtype { SPF_Q_A, SPF_Q_AAAA, SPF_Q_MX, SPF_Q_TXT, SPF_Q_PTR };
 /*
  * query: same contract as dns_query_*(): 0 and cb runs once later (never
  * inside the call), or -1 and cb never runs. For SPF_Q_PTR, name is NULL
- * and sa is the address to look up; for the others sa is NULL.
+ * and sa is the address to look up; for the others sa is NULL. name is
+ * copied or only read during the call.
  * cancel: no callback started with arg runs any more.
+ * base: the loop the answers come on; spf_check() delivers a result found
+ * without DNS (none for a malformed domain, temperror when query() fails at
+ * once) through a 0-second timer on it, so cb never runs inside spf_check().
  */
 struct spf_resolver {
-	void	*ctx;
-	int	(*query)(void *ctx, enum spf_qtype type, const char *name,
-		    const struct sockaddr *sa, dns_cb cb, void *arg);
-	void	(*cancel)(void *ctx, const void *arg);
+	void			*ctx;
+	int			(*query)(void *ctx, enum spf_qtype type,
+				    const char *name, const struct sockaddr *sa,
+				    dns_cb cb, void *arg);
+	void			(*cancel)(void *ctx, const void *arg);
+	struct event_base	*base;
 };
 
 /* The real one: fills r so that it forwards to d (which must outlive r). */
@@ -84,9 +91,9 @@ struct spf_outcome {
 	char		*explanation;	/* fail + exp= that applied: the expanded
 					 * text (printable ASCII), else NULL */
 	char		*problem;	/* permerror/temperror: a short reason
-					 * ("2 SPF records", "more than 10 DNS
-					 * lookups", "DNS failure for x.example"),
-					 * else NULL */
+					 * ("2 SPF records for x.example", "more
+					 * than 10 DNS lookups", "DNS failure for
+					 * x.example"), else NULL */
 	unsigned	 lookups;	/* DNS-querying terms evaluated */
 };
 
@@ -98,7 +105,8 @@ struct spf;
  * Starts a check. cb runs exactly once, later, from the loop (never inside
  * this call), with an outcome valid only during the callback (copy what you
  * keep), unless spf_cancel() comes first. now: the time for %{t}.
- * Returns NULL only on a bad request (ip not an address); cb never runs.
+ * Returns NULL only on a bad request (ip not an address, r->base NULL);
+ * cb never runs.
  * The resolver and strings in req are copied or only read during the call.
  */
 struct spf	*spf_check(const struct spf_resolver *r,
@@ -113,10 +121,13 @@ void		 spf_cancel(struct spf **sp);
 /*
  * "Received-SPF: pass (HOST: domain of S designates IP as permitted
  * sender) client-ip=IP; envelope-from=S; helo=H; receiver=HOST;
- * identity=mailfrom; mechanism=M; problem=P\r\n" (RFC 7208 9.1; values that
- * are not dot-atoms are quoted, CR/LF and controls never written; folded
- * with CRLF SP between key-value pairs so no line passes 78 characters
- * where it can be helped, 998 always). Appended to out; 0 or -1.
+ * identity=mailfrom; mechanism=M; problem=P\r\n" (RFC 7208 9.1; S is
+ * o->sender, postmaster@HELO for the null sender; values that are not
+ * dot-atoms are quoted, so "joe@example.org" and IPv6 addresses are; CR,
+ * LF, controls and non-ASCII bytes become '?'; each value is cut at
+ * SPF_HEADER_VALUE_MAX; folded with CRLF SP between words so no line
+ * passes 78 characters where it can be helped, 998 always; receiver=,
+ * mechanism= and problem= only when known). Appended to out; 0 or -1.
  */
 int	spf_header_received(struct buf *out, const struct spf_request *req,
 	    const struct spf_outcome *o);
@@ -124,7 +135,8 @@ int	spf_header_received(struct buf *out, const struct spf_request *req,
 /*
  * The resinfo for Authentication-Results (RFC 8601 2.7.2, RFC 7208 9.2):
  * "spf=pass smtp.mailfrom=user@example.org" or "spf=none smtp.helo=host",
- * without leading "; ". Appended to out.
+ * without leading "; ". The value is quoted unless it is a token or a
+ * dot-atom local part "@" a domain name. Appended to out; 0 or -1.
  */
 int	spf_header_authres(struct buf *out, const struct spf_outcome *o);
 
@@ -158,7 +170,9 @@ enum parse_rc	spf_record_parse(struct span rec, struct spf_term *terms,
 /* Is this TXT string an SPF record ("v=spf1" then end or SP)? (4.5) */
 bool		spf_record_is_spf(struct span txt);
 
-/* What the macro letters expand to; NULL for letters not available. */
+/* What the macro letters expand to. l and o come from sender (l is
+ * "postmaster" when it has no local part); a NULL ptr, helo or receiver
+ * expands to "unknown"; an ip that is not an address is PARSE_INVALID. */
 struct spf_macro_env {
 	const char	*sender;	/* s */
 	const char	*domain;	/* d: the current domain */
@@ -171,11 +185,13 @@ struct spf_macro_env {
 };
 
 /*
- * Expands a macro-string (7.1, 7.3, 7.4) into out, at most max bytes
- * (PARSE_TOO_LONG past it). For a domain-spec (exp false) the result is
- * truncated from the left to 253 octets by whole labels (7.3).
- * PARSE_INVALID on a bad macro (unknown letter, "%" not followed by
- * "{", "%", "_" or "-", digits over 128 ...): permerror.
+ * Expands a macro-string (7.1, 7.3, 7.4) into out, which is reset first;
+ * at most out->max bytes (PARSE_TOO_LONG past it, out left empty). For a
+ * domain-spec (exp false) the result is truncated from the left to 253
+ * octets by whole labels (7.3); with exp true SP is a literal and c, r, t
+ * are allowed. PARSE_INVALID on a bad macro (unknown letter, "%" not
+ * followed by "{", "%", "_" or "-", digits 0 or over 128, a byte that is
+ * not printable ASCII ...): permerror. The input is bytes (may hold NUL).
  */
 enum parse_rc	spf_macro_expand(struct span in, const struct spf_macro_env *env,
 		    struct buf *out);
