@@ -24,6 +24,7 @@
 #include "core/xalloc.h"
 #include "dns/dns.h"
 #include "dns/dns_wire.h"
+#include "policy/spf.h"
 
 #define DNSRECORDS_USAGE	"dns-records DOMAIN [--dns HOST:PORT]"
 #define DNSRECORDS_LINE_MAX	(4 * DNS_TXT_MAX)	/* one report line */
@@ -406,18 +407,100 @@ dnsrecords_check_mx(struct dnsrecords *dr)
 
 /* ---- SPF ---------------------------------------------------------------- */
 
+struct dnsrecords_spf {
+	bool		 done;
+	enum spf_result	 result;
+	char		*why;	/* mechanism or problem, or NULL */
+};
+
+static void
+dnsrecords_spf_cb(void *arg, const struct spf_outcome *o)
+{
+	struct dnsrecords_spf *s = arg;
+
+	s->done = true;
+	s->result = o->result;
+	if (o->problem != NULL)
+		s->why = xstrdup(o->problem);
+	else if (o->mechanism != NULL)
+		s->why = xasprintf("mechanism %s", o->mechanism);
+}
+
 /*
- * XXX: waits for policy/spf.c (issue 5, branch wip/spf), not merged yet.
- * When it is, this function counts the domain's SPF records with
- * spf_record_is_spf() (exactly one, RFC 7208 4.5) and evaluates SPF with
- * spf_check() over spf_resolver_dns() for postmaster@DOMAIN from each of
- * this server's addresses, expecting pass. Until then: a warning.
+ * Evaluates SPF (RFC 7208 check_host, policy/spf.c) for mail from
+ * postmaster@domain sent from each of this server's addresses, as a
+ * receiver would; the record must pass all of them. The verdict names the
+ * first address that does not pass.
  */
+static void
+dnsrecords_spf_eval(struct dnsrecords *dr)
+{
+	struct spf_resolver r;
+	char ip[INET6_ADDRSTRLEN], *sender;
+	struct buf b;
+	size_t i;
+
+	spf_resolver_dns(&r, dr->dns);
+	sender = xasprintf("postmaster@%s", dr->domain);
+	buf_init(&b, DNSRECORDS_LINE_MAX);
+	for (i = 0; i < dr->self.naddr; i++) {
+		struct spf_request req = { .ip = ip, .helo = dr->host,
+		    .sender = sender, .receiver = dr->host };
+		struct dnsrecords_spf s = { .result = SPF_TEMPERROR };
+
+		dnsrecords_ntop(&dr->self.addr[i], ip, sizeof(ip));
+		if (spf_check(&r, &req, (int64_t)time(NULL), dnsrecords_spf_cb,
+		    &s) == NULL)
+			s.done = true;
+		dnsrecords_wait(dr, &s.done);
+		if (s.result != SPF_PASS) {
+			dnsrecords_verdict(dr, DR_FAIL, "SPF of %s: %s for %s%s%s%s: "
+			    "the record does not let this server send",
+			    dr->domain, spf_result_name(s.result), ip,
+			    s.why != NULL ? " (" : "", s.why != NULL ? s.why : "",
+			    s.why != NULL ? ")" : "");
+			free(s.why);
+			break;
+		}
+		(void)buf_printf(&b, "%s%s%s%s%s", i > 0 ? ", " : "", ip,
+		    s.why != NULL ? " (" : "", s.why != NULL ? s.why : "",
+		    s.why != NULL ? ")" : "");
+		free(s.why);
+	}
+	if (i == dr->self.naddr)
+		dnsrecords_verdict(dr, DR_OK, "SPF of %s: pass for %s", dr->domain,
+		    buf_cstr(&b));
+	buf_free(&b);
+	free(sender);
+}
+
+/* Exactly one SPF record (RFC 7208 4.5: two are a permerror), then the
+ * evaluation from each address. */
 static void
 dnsrecords_check_spf(struct dnsrecords *dr)
 {
-	dnsrecords_verdict(dr, DR_WARN, "SPF of %s: not checked: this build "
-	    "has no SPF evaluator", dr->domain);
+	struct dnsrecords_answer a;
+	size_t nspf = 0;
+
+	dnsrecords_lookup(dr, DR_Q_TXT, dr->domain, NULL, &a);
+	for (size_t i = 0; i < a.ntxt; i++)
+		if (spf_record_is_spf(span_from_cstr(a.txt[i])))
+			nspf++;
+	if (a.rc == DNS_TEMPFAIL)
+		dnsrecords_verdict(dr, DR_FAIL, "SPF of %s: DNS failure", dr->domain);
+	else if (nspf == 0)
+		dnsrecords_verdict(dr, DR_FAIL, "SPF of %s: no SPF record (publish "
+		    "%s. IN TXT \"%s\")", dr->domain, dr->domain, DNSRECORDS_SPF);
+	else if (nspf > 1)
+		dnsrecords_verdict(dr, DR_FAIL, "SPF of %s: %zu SPF records; "
+		    "receivers answer permerror to more than one (RFC 7208 4.5)",
+		    dr->domain, nspf);
+	else if (dr->self.naddr == 0)
+		dnsrecords_verdict(dr, DR_WARN, "SPF of %s: one record, not "
+		    "evaluated: %s has no address", dr->domain, dr->host);
+	else
+		dnsrecords_spf_eval(dr);
+	dnsrecords_answer_free(&a);
 }
 
 /* ---- DMARC ---------------------------------------------------------------- */
