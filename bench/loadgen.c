@@ -69,7 +69,7 @@ struct loadgen_conn {
 };
 
 struct loadgen_opts {
-	const char	*host, *from, *rcpt, *maildir, *label;
+	const char	*host, *from, *rcpt, *maildir, *label, *source;
 	const char	*pids, *pidfile, *name, *comm;
 	int		 port, sink_port;
 	long		 n, size, conc, idle, max_errors;
@@ -80,6 +80,7 @@ struct loadgen_opts {
 static struct {
 	struct loadgen_opts	 o;
 	struct sockaddr_in	 addr;
+	struct sockaddr_in	 src;		/* --source, port 0 */
 	int			 ep;
 	struct loadgen_conn	*conns;
 	long			 nconns;
@@ -641,6 +642,9 @@ loadgen_conn_start(struct loadgen_conn *c)
 	if (c->fd < 0)
 		loadgen_die("socket: %s", strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (g.o.source != NULL &&
+	    bind(c->fd, (struct sockaddr *)&g.src, sizeof(g.src)) != 0)
+		loadgen_die("bind %s: %s", g.o.source, strerror(errno));
 	c->state = LG_CONNECTING;
 	c->want_out = true;
 	c->deadline = loadgen_now() + g.o.timeout;
@@ -1083,12 +1087,13 @@ loadgen_usage(void)
 	fprintf(stderr,
 	    "usage: loadgen -h HOST -p PORT -n MESSAGES -s SIZE -c CONCURRENCY\n"
 	    "               -f FROM -t RCPT [-m MAILDIR_NEW | --sink PORT]\n"
-	    "               [-w TIMEOUT_SEC]\n"
+	    "               [-w TIMEOUT_SEC] [--source ADDR]\n"
 	    "               [-e MAX_ERRORS] [-l LABEL]\n"
 	    "       loadgen -h HOST -p PORT --idle K [--pids PID,...]\n"
 	    "               [--pidfile FILE] [--name COMM,...] [--tree]\n"
 	    "               [--comm COMM,...] [-w TIMEOUT_SEC] [-l LABEL]\n"
-	    "HOST must be a loopback address (127.0.0.0/8).\n");
+	    "HOST and ADDR (the client's address) must be loopback addresses\n"
+	    "(127.0.0.0/8).\n");
 	exit(2);
 }
 
@@ -1104,6 +1109,7 @@ main(int argc, char **argv)
 		{ "tree",	no_argument,	   NULL, 'T' },
 		{ "label",	required_argument, NULL, 'l' },
 		{ "sink",	required_argument, NULL, 'k' },
+		{ "source",	required_argument, NULL, 'S' },
 		{ "help",	no_argument,	   NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1133,6 +1139,7 @@ main(int argc, char **argv)
 		case 'w': g.o.timeout = (double)loadgen_parse_long("-w", optarg, 1, 86400); break;
 		case 'e': g.o.max_errors = loadgen_parse_long("-e", optarg, 0, 100000000); break;
 		case 'l': g.o.label = optarg; break;
+		case 'S': g.o.source = optarg; break;
 		case 'k': g.o.sink_port = (int)loadgen_parse_long("--sink", optarg, 1, 65535); break;
 		case 'I': g.o.idle = loadgen_parse_long("--idle", optarg, 1, 1000000); break;
 		case 'P': g.o.pids = optarg; break;
@@ -1153,6 +1160,11 @@ main(int argc, char **argv)
 	/* This tool must never load anything but this machine. */
 	if ((ntohl(g.addr.sin_addr.s_addr) >> 24) != 127)
 		loadgen_die("refusing non-loopback address %s", g.o.host);
+	g.src.sin_family = AF_INET;
+	if (g.o.source != NULL &&
+	    (inet_pton(AF_INET, g.o.source, &g.src.sin_addr) != 1 ||
+	    (ntohl(g.src.sin_addr.s_addr) >> 24) != 127))
+		loadgen_die("--source wants a loopback IPv4 address: %s", g.o.source);
 	if (g.o.conc > g.o.n && g.o.idle == 0)
 		g.o.conc = g.o.n;
 

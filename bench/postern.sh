@@ -6,6 +6,9 @@
 # outbound delivery to a closed loopback relayhost, so nothing leaves the box.
 # With POSTERN_RELAYHOST=PORT (the outbound benchmark) the relayhost is
 # [127.0.0.1]:PORT instead, where bench/sink listens.
+# With POSTERN_CHECKS=on|off (the checks benchmark, bench/checks.sh) only
+# 127.0.0.1 is trusted, DNS goes to POSTERN_DNS (a loopback HOST:PORT) and
+# the sender checks are all "reject" (on) or all off.
 #
 #   postern.sh start DIR   fresh DIR/postern, start `serve`, print the Maildir new/
 #   postern.sh stop DIR    SIGTERM the server and wait for it to exit
@@ -34,6 +37,47 @@ server_pid() {
 	pid=$(cat "$pidfile")
 	[ -n "$pid" ] && alive "$pid" || return 1
 	echo "$pid"
+}
+
+checks_config() {
+	case "${POSTERN_CHECKS:-}" in
+	"")
+		cat <<EOF
+checks = {
+  verify_sender_domain = false;
+  spf = "off";
+  rdns = "off";
+};
+dns = { servers = ["127.0.0.1:2753"]; };
+EOF
+		;;
+	on)
+		cat <<EOF
+relay = { trusted_networks = ["127.0.0.1/32"]; };
+checks = {
+  verify_sender_domain = true;
+  spf = "reject";
+  rdns = "reject";
+  helo = "reject_invalid";
+  dnsbl = ( { zone = "bl.bench.example"; action = "reject"; } );
+};
+dns = { servers = ["${POSTERN_DNS:?POSTERN_DNS}"]; };
+EOF
+		;;
+	off)
+		cat <<EOF
+relay = { trusted_networks = ["127.0.0.1/32"]; };
+checks = {
+  verify_sender_domain = false;
+  spf = "off";
+  rdns = "off";
+  helo = "off";
+};
+dns = { servers = ["${POSTERN_DNS:?POSTERN_DNS}"]; };
+EOF
+		;;
+	*)	die "POSTERN_CHECKS wants on or off" ;;
+	esac
 }
 
 write_config() {
@@ -65,15 +109,10 @@ limits = {
   message_size = "25M";
 };
 
-# Nothing here may reach the network: no sender-domain, SPF or rDNS lookups,
-# any DNS query goes to a closed loopback port, and outbound delivery to a
+# Nothing here may reach the network: DNS queries go to a loopback port
+# (closed, or the checks benchmark's server), and outbound delivery to a
 # loopback relayhost (closed, or bench/sink in the outbound benchmark).
-checks = {
-  verify_sender_domain = false;
-  spf = "off";
-  rdns = "off";
-};
-dns = { servers = ["127.0.0.1:2753"]; };
+$(checks_config)
 delivery = { relayhost = "[127.0.0.1]:$RELAY"; };
 
 log = {

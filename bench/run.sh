@@ -240,6 +240,16 @@ while [ "$rep" -le "$BENCH_REPEAT" ]; do
 	done
 	rep=$((rep + 1))
 done
+# The sender checks, off and on (bench/checks.sh; Postern only).
+checks_ok=""
+if [ -n "${BENCH_CHECKS_CONC-10 50}" ] && case " $BENCH_SERVERS " in *" postern "*) true ;; *) false ;; esac; then
+	say "sender checks: off vs on"
+	if BENCH_CHECKS_DOC=0 BENCH_DIR=$BENCH_DIR sh "$here/checks.sh"; then
+		checks_ok=1
+	else
+		note "sender checks benchmark incomplete or over budget (see above)"
+	fi
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
 
@@ -462,6 +472,27 @@ EOF
   other work (see the load averages above): compare the two servers within
   one run of \`make bench\` and prefer medians of several runs.
 EOF
+	fi
+	if [ -f "$BENCH_DIR/checks.md" ]; then
+		cat <<EOF
+
+## Sender checks
+
+Postern alone, the same messages from \`u@sender.example\` sent from
+127.0.0.2 (an untrusted client: only 127.0.0.1 is trusted here), first with
+every sender check off, then with every one on and set to "reject":
+\`verify_sender_domain\`, \`rdns\` (forward-confirmed), one \`dnsbl\` zone,
+\`spf\`, \`helo = "reject_invalid"\`. The DNS answers come from
+tests/dns/dnsserver.py on loopback (zone bench/checks.zone: an MX and an
+SPF record that passes, a confirmed PTR, a DNSBL that lists nobody); every
+message passes every check, so both columns count the same work plus the
+checks. The budget: the checks must cost less than 20% of throughput at
+concurrency 50 (bench/checks.sh exits non-zero otherwise).
+
+<!-- checks:begin -->
+EOF
+		cat "$BENCH_DIR/checks.md"
+		echo "<!-- checks:end -->"
 	fi
 	cat <<EOF
 

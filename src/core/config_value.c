@@ -13,6 +13,7 @@
 
 #include "core/config_internal.h"
 #include "core/limits.h"
+#include "core/logremote_fmt.h"
 #include "core/xalloc.h"
 
 const struct config_enum config_enum_service[] = {
@@ -392,15 +393,15 @@ config_clamd_valid(const char *s)
 	return *s == '\0' || config_milter_valid(s);
 }
 
-/* "udp://host:port" or "tcp://host:port" (RFC 5424 transports). */
+/* "udp://host:port" or "tcp://host:port" (RFC 5424 transports): what the
+ * relay will parse, by the relay's own parser. */
 bool
 config_remote_log_valid(const char *s)
 {
-	if (*s == '\0')
-		return true;
-	if (strncmp(s, "udp://", 6) != 0 && strncmp(s, "tcp://", 6) != 0)
-		return false;
-	return config_host_port_valid(s + 6, false);
+	struct logremote_target t;
+
+	return *s == '\0' ||
+	    logremote_fmt_parse_target(span_from_cstr(s), &t) == PARSE_OK;
 }
 
 char *

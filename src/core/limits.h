@@ -27,6 +27,9 @@
 #define CONFIG_LIST_MAX		1024	/* entries of any config list: ours */
 #define LOG_VALUE_MAX		512	/* peer text in one log value: ours */
 #define LOG_LINE_MAX		8192	/* one log line: ours */
+#define LOGREMOTE_TARGET_MAX	300	/* "tcp://[name]:port", 255-byte name: ours */
+#define LOGREMOTE_QUEUE_MSGS_MAX 4096	/* messages waiting for the log server: ours */
+#define LOGREMOTE_QUEUE_BYTES_MAX (1 << 20)	/* their bytes, framing included: ours */
 #define QUEUE_HEADER_MAX	(1 << 20)	/* envelope part of a queue file */
 #define HEADER_SCAN_MAX		(256 * 1024)	/* header bytes scanned: ours */
 #define DNS_NAME_WIRE_MAX	255	/* RFC 1035 2.3.4, wire form incl. root */
@@ -43,5 +46,9 @@
 #define SPF_EXPAND_MAX		2048	/* one expansion before truncation: ours */
 #define SPF_EXP_MAX		512	/* explanation text kept: ours */
 #define SPF_HEADER_VALUE_MAX	256	/* one value in Received-SPF: ours */
+#define CHECK_PTR_NAMES_MAX	10	/* PTR names forward-confirmed, as RFC
+					 * 7208 4.6.4 bounds its ptr: ours */
+#define CHECK_DEADLINE_SEC	20	/* MAIL's DNS checks, all together
+					 * (RFC 7208 4.6.4: at least 20 s) */
 
 #endif

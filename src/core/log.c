@@ -1,14 +1,21 @@
 /*
  * log: key=value event lines (SPEC section 6, STYLE section 7). Owns the
- * quoting of values and the single write(2) per line; callers own what they
- * log (never passwords, AUTH data or message bodies).
+ * quoting of values and the single write(2) per line, and hands each line
+ * on for the remote log (a datagram to the master, or the master's relay,
+ * core/logremote.h); callers own what they log (never passwords, AUTH data
+ * or message bodies).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +26,17 @@ static int log_fd = 2;
 static enum log_level log_min = LOGL_INFO;
 
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
+
+/* Remote copies: a child's datagram socket, or the master's relay. */
+#define LOG_REMOTE_NEVER	LLONG_MIN
+static int log_remote_fd = -1;
+static struct log_ctx log_remote_ctx;
+static log_remote_fn log_remote_hook_fn;
+static void *log_remote_hook_arg;
+static atomic_ulong log_remote_drops;
+static atomic_llong log_remote_reported = LOG_REMOTE_NEVER;	/* CLOCK_MONOTONIC s */
+
+static void log_line_emit(struct log_line *l);
 
 int
 log_open(const char *path, const char **err_out)
@@ -134,6 +152,89 @@ log_quote(struct buf *out, struct span v)
 	buf_append(out, "\"", 1);
 }
 
+/*
+ * Reports the drops counted since the last report when that is
+ * LOG_REMOTE_REPORT_SEC old (or force). The exchange on the time lets one
+ * thread report.
+ */
+static void
+log_remote_report(bool force)
+{
+	struct timespec ts;
+	long long last;
+	unsigned long n;
+	struct log_line l;
+
+	if (log_remote_fd == -1 || atomic_load(&log_remote_drops) == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	last = atomic_load(&log_remote_reported);
+	if (!force && last != LOG_REMOTE_NEVER &&
+	    (long long)ts.tv_sec - last < LOG_REMOTE_REPORT_SEC)
+		return;
+	if (!atomic_compare_exchange_strong(&log_remote_reported, &last,
+	    (long long)ts.tv_sec))
+		return;
+	n = atomic_exchange(&log_remote_drops, 0);
+	if (n == 0)
+		return;
+	/* Emitted without log_line_end(): no report of its own. */
+	log_line_begin(&l, &log_remote_ctx, LOGL_WARN, "log_remote_dropped");
+	log_line_addf(&l, "count", "%lu", n);
+	log_line_emit(&l);
+}
+
+static void
+log_remote_atexit(void)
+{
+	log_remote_report(true);
+}
+
+void
+log_remote_attach(int fd, const char *service)
+{
+	static bool registered;
+
+	log_remote_hook_fn = NULL;
+	log_remote_hook_arg = NULL;
+	log_remote_fd = fd;
+	log_remote_ctx = (struct log_ctx){ .service = service };
+	atomic_store(&log_remote_drops, 0);
+	atomic_store(&log_remote_reported, LOG_REMOTE_NEVER);
+	if (fd != -1 && !registered && atexit(log_remote_atexit) == 0)
+		registered = true;
+}
+
+void
+log_remote_hook(log_remote_fn fn, void *arg)
+{
+	log_remote_fd = -1;
+	log_remote_hook_fn = fn;
+	log_remote_hook_arg = arg;
+}
+
+/* One datagram per line, or nothing: the master is never waited for. */
+static void
+log_remote_copy(enum log_level lvl, struct span line)
+{
+	unsigned char lb = (unsigned char)lvl;
+	struct iovec iov[2] = { { &lb, 1 }, { (void *)line.ptr, line.len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (log_remote_hook_fn != NULL) {
+		log_remote_hook_fn(log_remote_hook_arg, lvl, line);
+		return;
+	}
+	if (log_remote_fd == -1)
+		return;
+	while ((n = sendmsg(log_remote_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1)
+		atomic_fetch_add(&log_remote_drops, 1);
+}
+
 void
 log_line_begin(struct log_line *l, const struct log_ctx *ctx,
     enum log_level lvl, const char *event)
@@ -141,6 +242,7 @@ log_line_begin(struct log_line *l, const struct log_ctx *ctx,
 	char ts[40];
 
 	l->active = log_enabled(lvl);
+	l->lvl = lvl;
 	buf_init(&l->b, LOG_LINE_MAX);
 	if (!l->active)
 		return;
@@ -186,12 +288,14 @@ log_line_addf(struct log_line *l, const char *key, const char *fmt, ...)
 	log_line_add_span(l, key, (struct span){ tmp, strlen(tmp) });
 }
 
-void
-log_line_end(struct log_line *l)
+/* The local write, the remote copy, and the line freed. */
+static void
+log_line_emit(struct log_line *l)
 {
 	if (l->active) {
-		if (l->b.overflowed) {
-			/* Keep the line whole: cut at the ceiling and say so. */
+		if (l->b.overflowed || l->b.len == l->b.max) {
+			/* Keep the line whole: cut at the ceiling and say so
+			 * (a line of exactly max bytes has no room for its LF). */
 			l->b.len = l->b.max > 16 ? l->b.max - 16 : 0;
 			l->b.overflowed = false;
 			buf_append(&l->b, " truncated=yes", 14);
@@ -200,8 +304,21 @@ log_line_end(struct log_line *l)
 		/* One write per line: O_APPEND keeps lines whole across processes. */
 		while (write(log_fd, l->b.data, l->b.len) == -1 && errno == EINTR)
 			;
+		if (l->b.len > 0 && l->b.data[l->b.len - 1] == '\n')
+			log_remote_copy(l->lvl,
+			    (struct span){ l->b.data, l->b.len - 1 });
 	}
 	buf_free(&l->b);
+}
+
+void
+log_line_end(struct log_line *l)
+{
+	int saved = errno;	/* callers log, then look at errno */
+
+	log_line_emit(l);
+	log_remote_report(false);
+	errno = saved;
 }
 
 void

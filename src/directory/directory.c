@@ -155,6 +155,7 @@ static const char *const dir_sql[DS_COUNT] = {
 	    " AND (expires IS NULL OR expires > ?2) ORDER BY cidr",
 	[DS_AUTH_FAILURE_ADD] = "INSERT INTO auth_failure (ip, at) VALUES (?1, ?2)",
 	[DS_AUTH_FAILURE_PURGE] = "DELETE FROM auth_failure WHERE at <= ?1",
+	[DS_AUTH_FAILURE_CLEAR] = "DELETE FROM auth_failure WHERE ip = ?1",
 	[DS_AUTH_FAILURE_COUNT] =
 	    "SELECT COUNT(*) FROM auth_failure WHERE ip = ?1 AND at > ?2",
 	[DS_POP_LOGIN_SET] = "INSERT INTO pop_login (ip, at) VALUES (?1, ?2)"

@@ -188,9 +188,11 @@ int	directory_access_list(struct directory *d, const char *cidr, int64_t now,
 void	dir_access_list_free(struct dir_access *list, size_t n);
 
 /* Records one failed login from ip and returns how many happened within the
- * last `window` seconds (this one included). */
+ * last `window` seconds (this one included). When that count reaches
+ * `limit` (0 = no limit) the IP's failures are forgotten: the caller bans
+ * it, and after the ban it starts again from zero. */
 int	directory_auth_failure(struct directory *d, const char *ip, int64_t now,
-	    unsigned window, unsigned *count_out);
+	    unsigned window, unsigned limit, unsigned *count_out);
 /* A successful POP3/IMAP login from ip, for relay.smtp_after_pop. */
 int	directory_pop_login(struct directory *d, const char *ip, int64_t now);
 /* Did ip log in to POP3/IMAP within the last `window` seconds? */

@@ -177,7 +177,7 @@ dir_access_list_free(struct dir_access *list, size_t n)
  */
 int
 directory_auth_failure(struct directory *d, const char *ip, int64_t now,
-    unsigned window, unsigned *count_out)
+    unsigned window, unsigned limit, unsigned *count_out)
 {
 	int64_t since = now - (int64_t)(window > 0 ? window : 1), count = 0;
 
@@ -186,7 +186,9 @@ directory_auth_failure(struct directory *d, const char *ip, int64_t now,
 		return -1;
 	if (dir_exec(d, DS_AUTH_FAILURE_ADD, NULL, "ti", ip, now) == -1 ||
 	    dir_exec(d, DS_AUTH_FAILURE_PURGE, NULL, "i", since) == -1 ||
-	    dir_query_int(d, DS_AUTH_FAILURE_COUNT, &count, "ti", ip, since) != DIR_FOUND) {
+	    dir_query_int(d, DS_AUTH_FAILURE_COUNT, &count, "ti", ip, since) != DIR_FOUND ||
+	    (limit > 0 && count >= limit &&
+	    dir_exec(d, DS_AUTH_FAILURE_CLEAR, NULL, "t", ip) == -1)) {
 		dir_tx_rollback(d);
 		return -1;
 	}

@@ -1142,21 +1142,26 @@ test_auth_failure_window(void **state)
 	unsigned count = 0;
 	int64_t t = 1700000000;
 
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t, 600, 0, &count), 0);
 	assert_int_equal(count, 1);
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 10, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 10, 600, 0, &count), 0);
 	assert_int_equal(count, 2);
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.2", t + 20, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.2", t + 20, 600, 0, &count), 0);
 	assert_int_equal(count, 1);		/* per IP */
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 599, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 599, 600, 0, &count), 0);
 	assert_int_equal(count, 3);
 	/* at t + 600 the first failure is 600 s old: out of the window */
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 600, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 600, 600, 0, &count), 0);
 	assert_int_equal(count, 3);
-	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 5000, 600, &count), 0);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 5000, 600, 0, &count), 0);
 	assert_int_equal(count, 1);
 	/* old rows of every IP were purged */
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM auth_failure"), 1);
+	/* reaching the limit forgets the IP's failures (a ban follows) */
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 5001, 600, 2, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(directory_auth_failure(f->d, "192.0.2.1", t + 5002, 600, 2, &count), 0);
+	assert_int_equal(count, 1);
 }
 
 static void

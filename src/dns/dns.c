@@ -138,6 +138,13 @@ dns_ctx_setup(struct ub_ctx *ctx, const struct cfg_strlist *servers,
 		snprintf(err, errlen, "unbound async: %s", ub_strerror(rc));
 		return -1;
 	}
+	/* unbound answers the loopback reverse zone itself (static: every
+	 * name but 1.0.0.127 is NXDOMAIN); transparent lets the servers
+	 * answer for the other loopback clients too. Last: it finalizes. */
+	if ((rc = ub_ctx_zone_add(ctx, "127.in-addr.arpa.", "transparent")) != 0) {
+		snprintf(err, errlen, "unbound local zone: %s", ub_strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 

@@ -499,7 +499,8 @@ dird_auth_work(void *arg)
 	}
 	a->rc = IPCV_AUTH_FAIL;
 	if (directory_auth_failure(dird_thread_dir, a->ip, now,
-	    a->cfg->auth.failure_window, &count) == 0 &&
+	    a->cfg->auth.failure_window, a->cfg->auth.failures_before_ban,
+	    &count) == 0 &&
 	    count >= a->cfg->auth.failures_before_ban) {
 		a->expires = now + a->cfg->auth.ban_time;
 		if (directory_access_add(dird_thread_dir, ACCESS_BAN, a->ip,

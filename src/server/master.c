@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/logremote.h"
 #include "core/tls.h"
 #include "core/xalloc.h"
 #include "delivery/qmgr.h"
@@ -33,6 +34,11 @@
 
 #define MASTER_STOP_SEC		30	/* then SIGKILL what is left */
 #define MASTER_BACKOFF_MAX	30
+#define MASTER_LOG_FLUSH_MSEC	2000	/* at stop, for the remote log */
+/* A child's datagrams of log lines may wait for the master's loop up to
+ * this (the kernel doubles it, capped at net.core.wmem_max): lines are
+ * dropped only when the master has fallen this far behind. */
+#define MASTER_LOG_SNDBUF	(512 * 1024)
 
 enum child_kind { CHILD_WORKER, CHILD_QMGR, CHILD_DIRD };
 
@@ -47,6 +53,7 @@ struct child {
 	time_t		 started;
 	int		 ctl;		/* our end of its control socketpair */
 	struct event	*ctl_ev;	/* workers: directory connection requests */
+	struct logremote_source *logsrc;	/* its log lines, with log.remote */
 };
 
 /* The sockets of one listener, one per worker (SO_REUSEPORT). */
@@ -76,7 +83,9 @@ struct master {
 	size_t			 nchildren;
 	unsigned		*backoff;	/* per worker index; [nworkers] = qmgr */
 	bool			 stopping;
+	struct timespec		 stop_started;	/* CLOCK_MONOTONIC */
 	struct event_base	*base;
+	struct logremote	*relay;		/* log.remote; lines of every process */
 	struct log_ctx		 log;
 };
 
@@ -269,6 +278,54 @@ master_child_sandbox(enum child_kind kind)
 	    sandbox_enabled() ? "yes" : "no", NULL);
 }
 
+/*
+ * The datagram socketpair a child sends its log lines on, made only with
+ * log.remote. Without it the child logs locally only (and says why here).
+ */
+static void
+master_log_socket(struct master *m, int lsp[2])
+{
+	int sndbuf = MASTER_LOG_SNDBUF;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    lsp) == -1) {
+		log_kv(&m->log, LOGL_ERROR, "log_remote", "state", "error",
+		    "detail", strerror(errno), NULL);
+		lsp[0] = lsp[1] = -1;
+		return;
+	}
+	/* Unix datagrams are charged to the sender's buffer. */
+	setsockopt(lsp[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+}
+
+/* Start and reload: the relay's target and hostname. */
+static void
+master_log_remote(struct master *m, const struct config *cfg)
+{
+	char err[320];
+
+	if (logremote_configure(m->relay, cfg->log.remote, cfg->hostname, err,
+	    sizeof(err)) == -1)
+		log_kv(&m->log, LOGL_ERROR, "log_remote", "state", "error",
+		    "target", cfg->log.remote, "detail", err, NULL);
+}
+
+/* At stop: what the log server can take within the stop deadline. */
+static void
+master_log_flush(struct master *m)
+{
+	struct timespec now;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = MASTER_STOP_SEC * 1000L - ((now.tv_sec - m->stop_started.tv_sec) *
+	    1000L + (now.tv_nsec - m->stop_started.tv_nsec) / 1000000L);
+	if (left > MASTER_LOG_FLUSH_MSEC)
+		left = MASTER_LOG_FLUSH_MSEC;
+	if (left > 0)
+		logremote_flush(m->relay, (unsigned)left);
+}
+
 static void
 master_spawn(struct master *m, enum child_kind kind, unsigned index)
 {
@@ -276,7 +333,9 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	pid_t parent = getpid();
 	char pidtxt[32];
 	struct qmgr_pre *qpre = NULL;
-	int ctl[2];
+	struct event_base *wbase = NULL;
+	struct dns *wdns = NULL;
+	int ctl[2], lsp[2] = { -1, -1 };
 
 	if (kind == CHILD_WORKER) {
 		unsigned nslots = conntrack_slots(m->ct);
@@ -294,15 +353,23 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		    strerror(errno), NULL);
 		return;
 	}
+	if (*m->cfg->log.remote != '\0')
+		master_log_socket(m, lsp);
 	c.pid = fork();
 	if (c.pid == -1) {
 		log_kv(&m->log, LOGL_ERROR, "spawn_failed", "detail",
 		    strerror(errno), NULL);
 		close(ctl[0]);
 		close(ctl[1]);
+		if (lsp[0] != -1) {
+			close(lsp[0]);
+			close(lsp[1]);
+		}
 		return;
 	}
 	if (c.pid == 0) {
+		/* Not into the relay: its memory here is a copy. */
+		log_remote_hook(NULL, NULL);
 		/* A crashed master takes its children with it, like a crash of
 		 * the whole server: nothing serves without supervision. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -319,12 +386,24 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		close(ctl[0]);
 		for (size_t k = 0; k < m->nchildren; k++)
 			close(m->children[k].ctl);
+		/* Nor may it read another child's log lines or write to the
+		 * log server: its lines go to the master as datagrams. */
+		logremote_close_after_fork(m->relay);
+		if (lsp[0] != -1)
+			close(lsp[0]);
+		log_remote_attach(lsp[1], master_kind_names[kind]);
 		/* A session process lives in data_dir/queue: the directory, the
 		 * TLS key and the mailboxes are not even in its file system. */
 		if (kind == CHILD_WORKER) {
+			char err[256];
+
 			if (chdir("queue") == -1)
 				fatal("chdir queue: %s", strerror(errno));
 			queue_set_root(".");
+			/* resolv.conf is read before the chroot. */
+			if (worker_prepare(m->cfg, &wbase, &wdns, err,
+			    sizeof(err)) == -1)
+				fatal("worker: %s", err);
 		} else if (kind == CHILD_QMGR) {
 			char err[256];
 
@@ -345,6 +424,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			exit(qmgr_run(m->cfg, qpre, m->notify[0], ctl[1]));
 		} else {
 			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
+			    .base = wbase, .dns = wdns,
 			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
 			    .qmgr_fd = m->notify[1], .ctl_fd = ctl[1] };
 
@@ -354,6 +434,10 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	}
 	close(ctl[1]);
 	c.ctl = ctl[0];
+	if (lsp[0] != -1) {
+		close(lsp[1]);
+		c.logsrc = logremote_source_new(m->relay, lsp[0], c.pid);
+	}
 	if (kind == CHILD_WORKER || kind == CHILD_QMGR) {
 		evutil_make_socket_nonblocking(c.ctl);
 		c.ctl_ev = event_new(m->base, c.ctl, EV_READ | EV_PERSIST,
@@ -399,6 +483,8 @@ master_reaped(struct master *m, struct child *c, int status)
 	struct timeval tv = { 0, 0 };
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
+	/* Its last lines (the drop count at exit) before its exit's. */
+	logremote_source_free(&c->logsrc);
 	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)c->pid);
 	if (WIFSIGNALED(status))
 		snprintf(st, sizeof(st), "signal %d", WTERMSIG(status));
@@ -487,6 +573,7 @@ master_sigterm(evutil_socket_t sig, short what, void *arg)
 	if (m->stopping)
 		return;
 	m->stopping = true;
+	clock_gettime(CLOCK_MONOTONIC, &m->stop_started);
 	log_kv(&m->log, LOGL_INFO, "stop", "signal", sig == SIGINT ? "INT" : "TERM",
 	    NULL);
 	master_kill_all(m, SIGTERM, false);
@@ -531,6 +618,7 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	    log_open(ncfg->log.file, &lerr) == -1)
 		log_kv(&m->log, LOGL_ERROR, "log_open", "detail", lerr, NULL);
 	log_set_level(ncfg->log.level);
+	master_log_remote(m, ncfg);
 	/* The old generation stops accepting and finishes its sessions. */
 	for (size_t i = 0; i < m->nchildren; i++)
 		m->children[i].retiring = true;
@@ -614,6 +702,13 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 		fprintf(stderr, "postern: %s\n", err);
 		return 1;
 	}
+	/* From here every line of the master goes to the relay too. */
+	m.base = event_base_new();
+	if (m.base == NULL)
+		fatal("event_base_new failed");
+	m.relay = logremote_new(m.base, &m.log);
+	log_remote_hook(logremote_log_hook, m.relay);
+	master_log_remote(&m, cfg);
 	m.tls = tls_server_ctx_new(cfg, "tls", err, sizeof(err));
 	if (m.tls == NULL) {
 		fprintf(stderr, "postern: tls: %s\n", err);
@@ -635,9 +730,6 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	m.backoff = xcalloc(m.nworkers + 2, sizeof(unsigned));
 	m.dird_ctl = -1;
 	buf_init(&m.ctl_buf, IPC_MSG_MAX);
-	m.base = event_base_new();
-	if (m.base == NULL)
-		fatal("event_base_new failed");
 	signal(SIGPIPE, SIG_IGN);
 	ev_chld = evsignal_new(m.base, SIGCHLD, master_sigchld, &m);
 	ev_hup = evsignal_new(m.base, SIGHUP, master_sighup, &m);
@@ -663,6 +755,9 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	event_base_dispatch(m.base);
 
 	log_kv(&m.log, LOGL_INFO, "stopped", NULL);
+	master_log_flush(&m);
+	log_remote_hook(NULL, NULL);
+	logremote_free(&m.relay);
 	event_free(ev_chld);
 	event_free(ev_hup);
 	event_free(ev_term);

@@ -119,8 +119,12 @@ static const struct sandbox_policy sandbox_policies[] = {
 		.landlock_abi_min = 2,
 		/* The worker's cwd (and, as root, its root) is data_dir/queue. */
 		.rules = { { ".", SPATH_DIR, QUEUE_RIGHTS } },
+		/* socket, connect, bind: libunbound's thread asks the DNS
+		 * servers for the sender checks (UDP and TCP, a random source
+		 * port, RFC 5452 9.2). */
 		.syscalls = { SYSCALLS_BASE, SYSCALLS_SOCKIO, SYSCALLS_FILES,
-		    "accept", "accept4", "listen", NULL },
+		    "accept", "accept4", "listen", "socket", "connect", "bind",
+		    NULL },
 		.threads = true,
 	},
 	[SANDBOX_QMGR] = {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "dns/dns.h"
 #include "core/xalloc.h"
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
@@ -134,6 +135,25 @@ worker_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 int
+worker_prepare(const struct config *cfg, struct event_base **base_out,
+    struct dns **dns_out, char *err, size_t errlen)
+{
+	*dns_out = NULL;
+	*base_out = event_base_new();
+	if (*base_out == NULL) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	*dns_out = dns_new(*base_out, &cfg->dns.servers, err, errlen);
+	if (*dns_out == NULL) {
+		event_base_free(*base_out);
+		*base_out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
 worker_run(const struct worker_args *a)
 {
 	struct worker w = { .a = a };
@@ -141,10 +161,11 @@ worker_run(const struct worker_args *a)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	w.log.service = "worker";
-	w.base = event_base_new();
+	w.base = a->base != NULL ? a->base : event_base_new();
 	if (w.base == NULL)
 		fatal("event_base_new failed");
 	w.smtp = (struct smtp_server){ .cfg = a->cfg, .base = w.base, .tls = a->tls,
+	    .dns = a->dns,
 	    .queued = worker_queued, .queued_arg = &w, .admit = worker_admit,
 	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
 	    .dir_call = worker_dir_call, .dir_arg = &w };
@@ -184,6 +205,8 @@ worker_run(const struct worker_args *a)
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);
 	event_free(w.tick);
+	if (w.smtp.dns != NULL)
+		dns_free(&w.smtp.dns);
 	event_base_free(w.base);
 	return 0;
 }

@@ -21,7 +21,9 @@
 #include "core/tls.h"
 #include "core/xalloc.h"
 #include "ipc/ipc_proto.h"
+#include "mime/mime_header.h"
 #include "queue/queue.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 
 #define SMTP_DATA_OUT_MAX	(256 * 1024)
@@ -66,12 +68,9 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	env.client = s->ip;
 	env.helo = s->helo != NULL ? s->helo : (char *)"";
 	env.auth = s->auth_user != NULL ? s->auth_user : (char *)"";
-	/*
-	 * XXX: env.spf stays "" (written as none) until the session checks
-	 * SPF at MAIL FROM (a later issue); then copy the RFC 7208 result
-	 * word here. Until then require_spf policies (autoresponders,
-	 * bounces) never see a pass.
-	 */
+	/* For the require_spf policies of bounces and auto-replies. */
+	if (smtp_checks_spf_word(s) != NULL)
+		snprintf(env.spf, sizeof(env.spf), "%s", smtp_checks_spf_word(s));
 	for (size_t i = 0; i < s->ntargets; i++)
 		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].orig,
 		    s->targets[i].key);
@@ -138,6 +137,57 @@ smtp_data_note_msgid(struct smtp_session *s, const char *v, const char *end)
 	s->msgid = xstrndup(v, (size_t)(e - v));
 }
 
+/*
+ * Does this Authentication-Results: value claim our authserv-id? RFC 8601
+ * 5: a forged one must not reach the user, who trusts the results that
+ * name this server.
+ */
+static bool
+smtp_data_authres_ours(const struct smtp_session *s, struct span value)
+{
+	const char *host = s->cfg->hostname;
+	struct buf v;
+	size_t n = 0;
+	bool ours;
+
+	buf_init(&v, 2 * SMTP_DOMAIN_MAX);
+	mime_header_unfold(value, &v);
+	while (n < v.len && v.data[n] != ';' && v.data[n] != ' ' &&
+	    v.data[n] != '\t' && v.data[n] != '(')
+		n++;
+	ours = n > 0 && n == strlen(host) && strncasecmp(v.data, host, n) == 0;
+	buf_free(&v);
+	return ours;
+}
+
+/* Writes the held header section h[0..len), leaving out forged results. */
+static int
+smtp_data_write_fields(struct smtp_session *s, const char *h, size_t len)
+{
+	struct mime_header_iter it;
+	struct span name, value;
+	const char *done = h, *end = h + len;
+
+	mime_header_iter_init(&it, h, len);
+	while (mime_header_next(&it, &name, &value)) {
+		const char *fe = value.ptr + value.len;
+
+		if (!span_eq_nocase(name, "Authentication-Results") ||
+		    !smtp_data_authres_ours(s, value))
+			continue;
+		while (fe < end && *fe != '\n')	/* a tolerated CR */
+			fe++;
+		if (fe < end)
+			fe++;
+		if (queue_writer_write(s->qw, done, (size_t)(name.ptr - done)) == -1)
+			return -1;
+		done = fe;
+		log_kv(&s->log, LOGL_INFO, "header_removed", "queue_id",
+		    s->queue_id, "field", "Authentication-Results", NULL);
+	}
+	return queue_writer_write(s->qw, done, (size_t)(end - done));
+}
+
 /* Writes the trace and missing headers, then the held header section. */
 static void
 smtp_data_flush_header(struct smtp_session *s, size_t hdr_len)
@@ -155,8 +205,9 @@ smtp_data_flush_header(struct smtp_session *s, size_t hdr_len)
 		smtp_data_note_msgid(s, mid, s->hdr.data + hdr_len);
 	smtp_data_rfc5322_date(date, sizeof(date), now);
 	buf_init(&p, 8192);
-	buf_printf(&p, "Received: from %s (unknown [%s])\n\tby %s with %s id %s",
-	    s->helo != NULL ? s->helo : "unknown", s->ip, s->cfg->hostname,
+	buf_printf(&p, "Received: from %s (%s [%s])\n\tby %s with %s id %s",
+	    s->helo != NULL ? s->helo : "unknown", smtp_checks_ptr(s), s->ip,
+	    s->cfg->hostname,
 	    smtp_data_proto(s), s->queue_id);
 	if (s->tls)
 		buf_printf(&p, "\n\t(using %s)",
@@ -164,6 +215,7 @@ smtp_data_flush_header(struct smtp_session *s, size_t hdr_len)
 	if (s->nrcpt == 1)
 		buf_printf(&p, "\n\tfor <%s>", s->rcpt_text[0]);
 	buf_printf(&p, "; %s\n", date);
+	smtp_checks_headers(s, &p);
 	if (smtp_session_is_submission(s)) {
 		if (!has_mid) {
 			free(s->msgid);
@@ -175,7 +227,9 @@ smtp_data_flush_header(struct smtp_session *s, size_t hdr_len)
 			buf_printf(&p, "Date: %s\n", date);
 	}
 	if (queue_writer_write(s->qw, p.data, p.len) == -1 ||
-	    queue_writer_write(s->qw, s->hdr.data, s->hdr.len) == -1)
+	    smtp_data_write_fields(s, s->hdr.data, hdr_len) == -1 ||
+	    queue_writer_write(s->qw, s->hdr.data + hdr_len,
+	    s->hdr.len - hdr_len) == -1)
 		s->write_failed = true;
 	buf_free(&p);
 	buf_free(&s->hdr);

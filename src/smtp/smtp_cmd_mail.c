@@ -11,6 +11,7 @@
 
 #include "core/xalloc.h"
 #include "ipc/ipc_proto.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 
 bool
@@ -69,6 +70,18 @@ smtp_mail_refuse(struct smtp_session *s, int code, const char *esc,
 	smtp_reply(s, code, esc, "%s", text);
 }
 
+/* The DNS checks' verdict (smtp_checks.c). */
+static void
+smtp_mail_verdict(struct smtp_session *s, int code, const char *esc,
+    const char *text)
+{
+	if (code == 250) {
+		smtp_session_set_state(s, SMTP_STATE_MAIL);
+		smtp_reply(s, 250, esc, "%s", text);
+	} else
+		smtp_mail_refuse(s, code, esc, text);
+}
+
 static void
 smtp_mail_checked(struct smtp_session *s, const struct ipc_msg *reply)
 {
@@ -79,8 +92,7 @@ smtp_mail_checked(struct smtp_session *s, const struct ipc_msg *reply)
 	switch (smtp_dir_verdict(reply)) {
 	case IPCV_OK:
 		s->trusted = trusted != 0;
-		smtp_session_set_state(s, SMTP_STATE_MAIL);
-		smtp_reply(s, 250, "2.1.0", "Ok");
+		smtp_checks_mail(s, smtp_mail_verdict);
 		break;
 	case IPCV_NOT_OWNED:
 		smtp_mail_refuse(s, 553, "5.7.1",

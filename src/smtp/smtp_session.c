@@ -24,6 +24,7 @@
 #include "core/xalloc.h"
 #include "ipc/ipc_proto.h"
 #include "queue/queue.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 
 #define IN(st)	(1u << (st))
@@ -213,7 +214,7 @@ smtp_session_log_tx(struct smtp_session *s, const char *reply)
 
 	log_line_begin(&l, &s->log, LOGL_INFO, "transaction");
 	log_line_add(&l, "ip", s->ip);
-	log_line_add(&l, "ptr", "unknown");
+	log_line_add(&l, "ptr", smtp_checks_ptr(s));
 	log_line_add(&l, "helo", s->helo != NULL ? s->helo : "");
 	log_line_add(&l, "tls", s->tls ? tls_version_name(
 	    bufferevent_openssl_get_ssl(s->bev)) : "none");
@@ -223,6 +224,7 @@ smtp_session_log_tx(struct smtp_session *s, const char *reply)
 		buf_append(&l.b, s->rcpt_log.data, s->rcpt_log.len);
 	log_line_addf(&l, "size", "%llu", (unsigned long long)s->dec.out_bytes);
 	log_line_add(&l, "msgid", s->msgid != NULL ? s->msgid : "");
+	log_line_add(&l, "spf", smtp_checks_spf_word(s));
 	log_line_add(&l, "queue_id", s->queue_id);
 	log_line_add(&l, "reply", reply);
 	log_line_end(&l);
@@ -262,6 +264,7 @@ smtp_session_reset_tx(struct smtp_session *s, const char *why)
 	s->declared_size = 0;
 	s->queue_id[0] = '\0';
 	smtp_data_init(&s->dec);
+	smtp_checks_reset_tx(s);
 	if (s->state == SMTP_STATE_MAIL || s->state == SMTP_STATE_RCPT ||
 	    s->state == SMTP_STATE_DATA)
 		smtp_session_set_state(s, SMTP_STATE_READY);
@@ -281,6 +284,7 @@ smtp_session_free(struct smtp_session *s)
 		log_kv(&s->log, LOGL_INFO, "disconnect", "ip", s->ip, "reason",
 		    s->close_reason != NULL ? s->close_reason : "closed", NULL);
 	smtp_session_reset_tx(s, NULL);
+	smtp_checks_free(s);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -466,6 +470,7 @@ smtp_session_connect_checked(struct smtp_session *s, const struct ipc_msg *reply
 		if (reply != NULL)
 			ipc_msg_get_u64(reply, IK_TRUSTED, &trusted);
 		s->trusted = trusted != 0;
+		smtp_checks_connect(s);
 		smtp_session_open(s);
 		break;
 	case IPCV_BANNED:

@@ -27,6 +27,8 @@ struct event;
 struct event_base;
 struct queue_committer;
 struct queue_writer;
+struct dns;
+struct smtp_checks;
 
 /* A mailbox or remote address a message goes to, as the directory
  * process decided it (ipc_proto.h IPCM_RCPT). */
@@ -50,6 +52,7 @@ struct smtp_server {
 				    ipc_reply_fn fn, void *fn_arg);
 	void			*dir_arg;
 	struct queue_committer	*committer;
+	struct dns		*dns;		/* the checks' lookups; NULL = none */
 	/* Called after a message is durable, to wake the queue manager. */
 	void			(*queued)(void *arg, const char *queue_id);
 	void			*queued_arg;
@@ -129,6 +132,7 @@ struct smtp_session {
 	uint64_t		 max_size;
 	char			*msgid;
 	char			*auth_try_user;	/* during an AUTH exchange */
+	struct smtp_checks	*checks;	/* DNS checks, NULL until needed */
 
 	struct smtp_session	*next, *prev;	/* srv->sessions */
 };

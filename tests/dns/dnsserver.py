@@ -3,7 +3,7 @@
 127.0.0.1 only). Prints the port it bound on its first line, then serves
 until stdin closes. Zone: see ZONE below, plus the records of the zone
 file named as the first argument, if any (one record a line: NAME TYPE
-DATA, TYPE one of A, AAAA, MX "PREF HOST", TXT; '#' starts a comment);
+DATA, TYPE one of A, AAAA, MX "PREF HOST", TXT, PTR; '#' starts a comment);
 other names are NXDOMAIN, names without the asked type are NODATA,
 servfail.example answers SERVFAIL and timeout.example is never answered.
 Never forwards anywhere."""
@@ -35,7 +35,8 @@ def load_zone(path):
     kinds = {"A": lambda d: (QTYPE.A, A(d)),
              "AAAA": lambda d: (QTYPE.AAAA, AAAA(d)),
              "MX": lambda d: (QTYPE.MX, MX(d.split()[1], int(d.split()[0]))),
-             "TXT": lambda d: (QTYPE.TXT, TXT(d.encode()))}
+             "TXT": lambda d: (QTYPE.TXT, TXT(d.encode())),
+             "PTR": lambda d: (QTYPE.PTR, PTR(d))}
     with open(path, encoding="ascii") as f:
         for line in f:
             line = line.split("#", 1)[0].strip()

@@ -62,7 +62,8 @@ def servfail_dns():
 
 class Postern:
     def __init__(self, tmp: Path, extra: str = "", listen_extra: str = "",
-                 hostname: str = "mx.example.org", smtp_address: str = None):
+                 hostname: str = "mx.example.org", smtp_address: str = None,
+                 log_extra: str = ""):
         self.tmp = tmp
         self.hostname = hostname
         self.data_dir = tmp / "var"
@@ -77,6 +78,8 @@ class Postern:
             self.smtp_port = int(port)
         self.extra = extra
         self.listen_extra = listen_extra
+        # More keys of the log block, e.g. 'remote = "udp://127.0.0.1:5514";'.
+        self.log_extra = log_extra
         self.proc = None
         self.write_config()
 
@@ -103,7 +106,7 @@ listen = (
   {{ service = "submission"; address = "127.0.0.1:{self.submission_port}"; }},
   {{ service = "submissions"; address = "127.0.0.1:{self.submissions_port}"; }}
 );
-log = {{ file = "{self.log}"; level = "info"; }};
+log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
 {checks}
 {relay}
 {dns}

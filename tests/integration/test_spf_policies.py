@@ -1,8 +1,7 @@
-"""Issue 5 (SPF): the `require_spf` halves of the bounces and autoresponders
-policies that need an SPF pass recorded at acceptance. Not collected yet
-(the file name does not start with test_): rename it to test_spf_policies.py
-when the SMTP session checks SPF. The issue-4 halves (no SPF: nothing sent)
-are in test_outbound_autoreply.py and test_outbound_bounces.py."""
+"""The `require_spf` halves of the bounces and autoresponders policies:
+an SPF pass recorded at acceptance (checks.spf = "tag") lets the DSN or the
+auto-reply go out. The halves without SPF (nothing sent) are in
+test_outbound_autoreply.py and test_outbound_bounces.py."""
 
 from peers import *  # noqa: F401,F403
 from test_outbound_autoreply import BOB, mail_bob  # noqa: F401
