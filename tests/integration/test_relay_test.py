@@ -159,6 +159,29 @@ def test_sender_refused_at_mail_is_noted(postern):
     assert verdict == f"verdict: not an open relay ({len(tricks)} tricks refused)"
 
 
+def test_server_checking_sender_domains(make_postern, dns):
+    """checks.verify_sender_domain refuses relay-test.example (NXDOMAIN) at
+    MAIL; --sender with a domain that exists gets the tricks to RCPT."""
+    dns.set("sender.example", [("MX", 10, "mx.remote.example")])
+    p = make_postern(extra='checks = { verify_sender_domain = true; spf = "off"; rdns = "off"; };\n'
+                     f'dns = {{ servers = ["{dns.address}"]; }};')
+    r = relay_test(p, "--from-ip", UNTRUSTED)
+    assert r.returncode == 0, r.stdout + r.stderr
+    tricks, _ = report(r)
+    out, sent, reply = tricks["plain foreign address"]
+    assert (out, sent) == ("refused", "MAIL FROM:<relay-test@relay-test.example>")
+    assert reply.startswith("550 5.1.8 "), reply
+    assert "note: " in r.stdout
+    r = relay_test(p, "--from-ip", UNTRUSTED, "--sender", "probe@sender.example")
+    assert r.returncode == 0, r.stdout + r.stderr
+    tricks, verdict = report(r)
+    assert "note: " not in r.stdout
+    assert tricks["plain foreign address"][1] == "RCPT TO:<relay-test@relay-test.example>"
+    assert tricks["plain foreign address"][2].startswith("554 5.7.1 ")
+    assert verdict == f"verdict: not an open relay ({len(tricks)} tricks refused)"
+    assert_nothing_queued(p)
+
+
 def test_ipv6_bracket_form(offline):
     # Nothing listens on [::1]:port: a clear failure, not a usage error.
     port = free_port()
