@@ -4,6 +4,7 @@
  * run_as (when started as root) with data_dir as their cwd, so every file
  * they create belongs to run_as.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ usage(void)
 	    "       postern [-c FILE] alias add|remove|list ...\n"
 	    "       postern [-c FILE] access ban|trust|remove|list ...\n"
 	    "       postern [-c FILE] queue list|show|delete ...\n"
+	    "       postern [-c FILE] relay-test HOST:PORT [--from-ip ADDR] ...\n"
+	    "       postern [-c FILE] dns-records DOMAIN [--dns HOST:PORT]\n"
 	    "       postern [-c FILE] spf [--dns HOST:PORT] IP HELO MAIL_FROM\n");
 }
 
@@ -65,6 +68,41 @@ postern_admin(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * relay-test and dns-records need no data_dir: they run where they are
+ * started, as run_as when started as root (they read bytes from any
+ * server on the network), without the chroot.
+ */
+static int
+postern_tool(const struct config *cfg, int argc, char **argv)
+{
+	struct privs p;
+	struct cli_ctx ctx = { .cfg = cfg, .in = stdin };
+	char err[512];
+
+	if (privs_resolve(cfg, &p, err, sizeof(err)) == -1) {
+		cli_error("%s", err);
+		return 1;
+	}
+	privs_drop_user(&p);
+	if (strcmp(argv[0], "relay-test") == 0)
+		return cli_relaytest(&ctx, argc, argv);
+	return cli_dnsrecords(&ctx, argc, argv);
+}
+
+static bool
+postern_command_known(const char *cmd)
+{
+	static const char *const cmds[] = { "serve", "check-config", "domain",
+	    "user", "alias", "access", "queue", "spf", "relay-test",
+	    "dns-records" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -93,10 +131,7 @@ main(int argc, char **argv)
 		printf("postern %s\n", POSTERN_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[0], "serve") != 0 && strcmp(argv[0], "check-config") != 0 &&
-	    strcmp(argv[0], "domain") != 0 && strcmp(argv[0], "user") != 0 &&
-	    strcmp(argv[0], "alias") != 0 && strcmp(argv[0], "access") != 0 &&
-	    strcmp(argv[0], "queue") != 0 && strcmp(argv[0], "spf") != 0) {
+	if (!postern_command_known(argv[0])) {
 		usage();
 		return 2;
 	}
@@ -135,7 +170,10 @@ main(int argc, char **argv)
 		return master_serve(cfg, path, cfg->path != NULL);
 	}
 	{
-		int rc = postern_admin(cfg, argc, argv);
+		bool tool = strcmp(argv[0], "relay-test") == 0 ||
+		    strcmp(argv[0], "dns-records") == 0;
+		int rc = tool ? postern_tool(cfg, argc, argv) :
+		    postern_admin(cfg, argc, argv);
 
 		config_free(cfg);
 		free(cfg);

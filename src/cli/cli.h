@@ -13,7 +13,8 @@
 
 struct cli_ctx {
 	const struct config	*cfg;
-	struct directory	*dir;	/* open; cwd is data_dir */
+	struct directory	*dir;	/* open; cwd is data_dir (NULL for
+					 * relay-test and dns-records) */
 	FILE			*in;	/* passwords come from here (stdin) */
 };
 
@@ -22,6 +23,11 @@ int	cli_user(const struct cli_ctx *ctx, int argc, char **argv);
 int	cli_alias(const struct cli_ctx *ctx, int argc, char **argv);
 int	cli_access(const struct cli_ctx *ctx, int argc, char **argv);
 int	cli_queue(const struct cli_ctx *ctx, int argc, char **argv);
+/* Network tools: no data_dir, no directory (ctx->dir is NULL). relay-test
+ * exits 1 when a trick relayed or the target could not be tried;
+ * dns-records exits 1 when a check failed. */
+int	cli_relaytest(const struct cli_ctx *ctx, int argc, char **argv);
+int	cli_dnsrecords(const struct cli_ctx *ctx, int argc, char **argv);
 /* `spf`: needs the configuration only (dns.servers, hostname), no
  * data_dir and no directory. */
 int	cli_spf(const struct config *cfg, int argc, char **argv);

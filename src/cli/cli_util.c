@@ -1,7 +1,8 @@
 /*
- * cli_util: helpers of the directory subcommands: the one-line error and
- * usage messages, the password read from stdin (SPEC section 1: it loses
- * one trailing newline), and the quoting of values in `show` output.
+ * cli_util: helpers of the subcommands: the one-line error and usage
+ * messages, the password read from stdin (SPEC section 1: it loses one
+ * trailing newline), the quoting of values in `show` output, and the
+ * escaping of peer text in the reports of relay-test and dns-records.
  * The subcommands themselves are in cli_domain.c, cli_user.c, ...
  */
 #include <errno.h>
@@ -163,6 +164,19 @@ cli_quote(FILE *out, const char *s, bool always)
 			fputc(c, out);	/* UTF-8 passes through */
 	}
 	fputc('"', out);
+}
+
+void
+cli_escape(struct buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			(void)buf_append(out, &s[i], 1);
+		else
+			(void)buf_printf(out, "\\x%02x", c);
+	}
 }
 
 void

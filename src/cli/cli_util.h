@@ -1,7 +1,7 @@
 /*
- * cli_util: what the directory subcommands (cli_domain.c, cli_user.c,
- * cli_alias.c, cli_access.c) share: exit codes, usage lines, the password
- * read from stdin, and the "KEY = VALUE" output with its quoting rule.
+ * cli_util: what the subcommands share: exit codes, usage lines, the
+ * password read from stdin, the "KEY = VALUE" output with its quoting rule
+ * (directory commands), and the escaping of peer text in reports.
  */
 #ifndef POSTERN_CLI_UTIL_H
 #define POSTERN_CLI_UTIL_H
@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "core/buf.h"
 
 #define CLI_OK		0
 #define CLI_FAIL	1	/* one "postern: ..." line on stderr */
@@ -33,6 +34,10 @@ void	cli_password_free(char **pwp);
  * or '\\' (and !always); otherwise "quoted" with \" \\ \n \r \t \xNN
  * escapes. Either way the value stays on one line. */
 void	cli_quote(FILE *out, const char *s, bool always);
+/* Appends n bytes of s to out for a report line (relay-test, dns-records):
+ * printable ASCII as is, every other byte as \xNN, so peer text stays one
+ * line of plain text on any terminal. */
+void	cli_escape(struct buf *out, const char *s, size_t n);
 /* "key = value\n" with value through cli_quote(). */
 void	cli_print_kv(FILE *out, const char *key, const char *value);
 

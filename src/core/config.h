@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/cidr.h"
@@ -195,5 +196,21 @@ int	config_spf_policy_parse(const char *s, enum cfg_spf_policy *out);
 /* The default configuration file: /etc/postern/postern.conf as root, else
  * ./postern.conf. */
 const char *config_default_path(void);
+
+/* Value syntax shared with the command line (relay-test, dns-records). */
+/* A DNS name: labels of letters, digits, '-' and '_' (RFC 1035 2.3.4
+ * lengths), no empty label, no trailing dot. */
+bool	config_hostname_valid(const char *s);
+/* 1..65535, decimal digits only; 0 or -1. */
+int	config_port_parse(const char *s, in_port_t *out);
+/* A dns.servers entry: "IP", "IPv4:port" or "[IPv6]:port". */
+bool	config_dns_server_valid(const char *s);
+/*
+ * Splits "[v6]:port", "host:port" or (port_optional) "host"/"[v6]" into a
+ * host copied to host (hostlen bytes) and a port string (NULL when left
+ * out). bracketed_out tells whether the host was in brackets. 0 or -1.
+ */
+int	config_hostport_split(const char *s, bool port_optional, char *host,
+	    size_t hostlen, const char **port_out, bool *bracketed_out);
 
 #endif

@@ -53,11 +53,9 @@ const char *config_enum_name(const struct config_enum *t, int value);
 int	config_listen_addr_parse(const char *s, struct sockaddr_storage *sa_out,
 	    socklen_t *salen_out);
 /* Value checks for strings whose syntax the SPEC fixes. */
-bool	config_hostname_valid(const char *s);
 bool	config_run_as_valid(const char *s);
 bool	config_banner_valid(const char *s);
 bool	config_mailbox_valid(const char *s);
-bool	config_dns_server_valid(const char *s);
 bool	config_relayhost_valid(const char *s);
 bool	config_clamd_valid(const char *s);
 bool	config_milter_valid(const char *s);

@@ -173,8 +173,7 @@ config_parse_duration(const char *s, uint64_t *out)
 	return config_number_parse(s, "smhd", mult, out);
 }
 
-/* 1..65535, decimal digits only. */
-static int
+int
 config_port_parse(const char *s, in_port_t *out)
 {
 	uint64_t v;
@@ -186,12 +185,7 @@ config_port_parse(const char *s, in_port_t *out)
 	return 0;
 }
 
-/*
- * Splits "[v6]:port", "host:port" or (port_optional) "host"/"[v6]" into a
- * host copied to host (hostlen bytes) and a port string. bracketed_out tells
- * whether the host was in brackets. Returns 0 or -1.
- */
-static int
+int
 config_hostport_split(const char *s, bool port_optional, char *host,
     size_t hostlen, const char **port_out, bool *bracketed_out)
 {
@@ -261,8 +255,6 @@ config_has_control(const char *s)
 	return false;
 }
 
-/* A DNS name: labels of letters, digits, '-' and '_' (RFC 1035 2.3.4
- * lengths), no empty label, no trailing dot. */
 bool
 config_hostname_valid(const char *s)
 {
@@ -342,7 +334,6 @@ config_ip_valid(const char *s, int family)
 	return inet_pton(family, s, b) == 1;
 }
 
-/* "IP", "IPv4:port" or "[IPv6]:port". */
 bool
 config_dns_server_valid(const char *s)
 {

@@ -51,6 +51,14 @@ privs_drop(const struct privs *p)
 	 */
 	if (chroot(".") == -1 || chdir("/") == -1)
 		fatal("chroot to data_dir: %s", strerror(errno));
+	privs_drop_user(p);
+}
+
+void
+privs_drop_user(const struct privs *p)
+{
+	if (!p->drop)
+		return;
 	if (setgroups(1, &p->gid) == -1 || setresgid(p->gid, p->gid, p->gid) == -1 ||
 	    setresuid(p->uid, p->uid, p->uid) == -1)
 		fatal("dropping privileges: %s", strerror(errno));

@@ -25,6 +25,9 @@ int	privs_resolve(const struct config *cfg, struct privs *out, char *err,
 /* Chroots into the cwd (data_dir), drops for good and verifies that root
  * cannot be regained; fatal() otherwise. No-op when !p->drop. */
 void	privs_drop(const struct privs *p);
+/* The same drop without the chroot, for commands that need no data_dir
+ * but talk to the network (relay-test, dns-records). No-op when !p->drop. */
+void	privs_drop_user(const struct privs *p);
 /* Creates data_dir (mode 0700, owned by run_as) and makes it the cwd. */
 int	privs_datadir(const struct config *cfg, const struct privs *p, char *err,
 	    size_t errlen);
