@@ -42,6 +42,25 @@ ZONE = {
     "nospf.example": [("MX", 10, "mail.sender.example")],
     "memo.example": [("MX", 10, "mail.sender.example"), ("TXT", "v=spf1 ip4:127.0.0.2 -all")],
     "helo.spf.example": [("A", "192.0.2.9"), ("TXT", "v=spf1 -all")],
+    # One record per mechanism, checked live from 127.0.0.2 (test below).
+    "all.live.example": [("TXT", "v=spf1 -all")],
+    "neutral.live.example": [("TXT", "v=spf1 ?all")],
+    "inc.live.example": [("TXT", "v=spf1 include:spfpass.example -all")],
+    "a.live.example": [("TXT", "v=spf1 a -all"), ("A", "127.0.0.2")],
+    "a24.live.example": [("TXT", "v=spf1 a:host.live.example/24 -all")],
+    "host.live.example": [("A", "127.0.0.77")],
+    "mx.live.example": [("TXT", "v=spf1 mx -all"), ("MX", 10, "mxhost.live.example")],
+    "mxhost.live.example": [("A", "127.0.0.2")],
+    "ptr.live.example": [("TXT", "v=spf1 ptr:client.example -all")],
+    "ip4.live.example": [("TXT", "v=spf1 ip4:127.0.0.0/24 -all")],
+    "ip6.live.example": [("TXT", "v=spf1 ip6:::1 ~all")],
+    "exists.live.example": [("TXT", "v=spf1 exists:%{i}.ex.live.example -all")],
+    "127.0.0.2.ex.live.example": [("A", "127.0.0.2")],
+    "redir.live.example": [("TXT", "v=spf1 redirect=spfpass.example")],
+    "two.live.example": [("TXT", "v=spf1 -all"), ("TXT", "v=spf1 +all")],
+    "lim.live.example": [("TXT", "v=spf1 " + " ".join(f"a:x{i}.live.example" for i in range(11)) + " -all")],
+    **{f"x{i}.live.example": [("A", "192.0.2.1")] for i in range(11)},
+    "void.live.example": [("TXT", "v=spf1 a:v1.live.example a:v2.live.example a:v3.live.example -all")],
     # DNSBL zones: bl.example lists 127.0.0.2 and ::1; bad.example fails.
     "2.0.0.127.bl.example": [("A", "127.0.0.2")],
     reverse_name("::1").replace("ip6.arpa", "bl.example"): [("A", "127.0.0.4")],
@@ -234,6 +253,27 @@ def test_spf_reject_each_result(make_postern, dns):
         assert header(m, "Received-SPF").startswith(word + " "), (sender, header(m, "Received-SPF"))
         assert f"spf={word} smtp.mailfrom={sender}" in header(m, "Authentication-Results"), m
     assert "spf=pass" in p.wait_log("from=a@spfpass.example")
+
+
+LIVE = {
+    "all": "fail", "neutral": "neutral", "inc": "pass", "a": "pass", "a24": "pass",
+    "mx": "pass", "ptr": "pass", "ip4": "pass", "ip6": "softfail", "exists": "pass",
+    "redir": "pass", "two": "permerror", "lim": "permerror", "void": "permerror",
+}
+
+
+def test_spf_each_mechanism_in_a_live_session(make_postern, dns):
+    """The same evaluator as `postern spf` (test_spf_cli.py covers it term
+    by term): here every mechanism, the macro in exists, redirect and the
+    error classes through real MAIL FROMs, read from the spf log line."""
+    p = make_postern(extra=checks(dns, spf='"tag"'))
+    for name in LIVE:
+        r, code, text = mail(p, f"a@{name}.live.example")
+        assert code == 250, (name, text)
+        r.close()
+    for name, want in LIVE.items():
+        line = p.wait_log(f"domain={name}.live.example ")
+        assert f"result={want} " in line + " ", (name, line)
 
 
 def test_same_sender_on_one_connection_is_checked_once(make_postern, dns):
