@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/cli_dnsrecords.h"
 #include "cli/cli_util.h"
+#include "core/cidr.h"
 #include "core/limits.h"
 #include "core/xalloc.h"
 #include "dns/dns.h"
@@ -179,24 +180,11 @@ dnsrecords_addrs(struct dnsrecords *dr, const char *name,
 }
 
 static bool
-dnsrecords_addr_eq(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-static bool
 dnsrecords_has_addr(const struct dnsrecords_addrs *set,
     const struct sockaddr_storage *sa)
 {
 	for (size_t i = 0; i < set->naddr; i++)
-		if (dnsrecords_addr_eq(&set->addr[i], sa))
+		if (sockaddr_ip_equal(&set->addr[i], sa))
 			return true;
 	return false;
 }

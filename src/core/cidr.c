@@ -158,7 +158,7 @@ cidr_sockaddr_bytes(const struct sockaddr *sa, int *family_out, uint8_t out[16])
 	return 0;
 }
 
-static bool
+bool
 cidr_bytes_match(const uint8_t *net, const uint8_t *addr, unsigned prefix)
 {
 	unsigned full = prefix / 8, rest = prefix % 8;
@@ -228,4 +228,18 @@ sockaddr_ip_text(const struct sockaddr *sa, char *out, size_t outlen)
 	if (cidr_sockaddr_bytes(sa, &family, addr) == 0 ||
 	    inet_ntop(family, addr, out, (socklen_t)outlen) == NULL)
 		snprintf(out, outlen, "unknown");
+}
+
+bool
+sockaddr_ip_equal(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	return a->ss_family == AF_INET6 &&
+	    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }

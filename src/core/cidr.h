@@ -31,6 +31,12 @@ bool	cidr_match(const struct cidr *c, const struct sockaddr *sa);
 bool	cidr_list_match(const struct cidr_list *l, const struct sockaddr *sa);
 void	cidr_list_free(struct cidr_list *l);
 
+/* Do the first prefix bits of net and addr agree? */
+bool	cidr_bytes_match(const uint8_t *net, const uint8_t *addr, unsigned prefix);
+/* The same address (family and bytes; ports ignored)? AF_INET/AF_INET6. */
+bool	sockaddr_ip_equal(const struct sockaddr_storage *a,
+	    const struct sockaddr_storage *b);
+
 /* Numeric text of a client address, IPv4-mapped shown as IPv4 ("192.0.2.7"),
  * into out (at least 64 bytes). */
 void	sockaddr_ip_text(const struct sockaddr *sa, char *out, size_t outlen);

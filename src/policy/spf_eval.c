@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cidr.h"
 #include "core/limits.h"
 #include "core/xalloc.h"
 #include "policy/spf.h"
@@ -106,17 +107,6 @@ spf_count_void(struct spf *s)
 	return 0;
 }
 
-static bool
-spf_bits_match(const uint8_t *net, const uint8_t *addr, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(net, addr, full) != 0)
-		return false;
-	return rest == 0 ||
-	    ((net[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
 /* Does an A/AAAA answer hold the client within bits? */
 static bool
 spf_addr_match(const struct spf *s, const struct dns_result *res,
@@ -128,11 +118,11 @@ spf_addr_match(const struct spf *s, const struct dns_result *res,
 		const struct sockaddr_storage *ss = &res->addr[i];
 
 		if (ss->ss_family == AF_INET && s->family == AF_INET &&
-		    spf_bits_match((const uint8_t *)&((const struct
+		    cidr_bytes_match((const uint8_t *)&((const struct
 		    sockaddr_in *)ss)->sin_addr, s->addr, bits))
 			return true;
 		if (ss->ss_family == AF_INET6 && s->family == AF_INET6 &&
-		    spf_bits_match(((const struct sockaddr_in6 *)ss)->
+		    cidr_bytes_match(((const struct sockaddr_in6 *)ss)->
 		    sin6_addr.s6_addr, s->addr, bits))
 			return true;
 	}
@@ -255,7 +245,7 @@ spf_ip_term_match(const struct spf *s, const struct spf_term *t)
 	text[t->spec.len] = '\0';
 	if (inet_pton(v4 ? AF_INET : AF_INET6, text, net) != 1)
 		return false;
-	return spf_bits_match(net, s->addr,
+	return cidr_bytes_match(net, s->addr,
 	    len >= 0 ? (unsigned)len : v4 ? 32 : 128);
 }
 

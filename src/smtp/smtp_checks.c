@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cidr.h"
 #include "core/limits.h"
 #include "core/xalloc.h"
 #include "dns/dns.h"
@@ -168,19 +169,6 @@ smtp_checks_cancel(struct smtp_checks *c, struct smtp_chk_arg *a)
 
 /* ---- reverse DNS ------------------------------------------------------- */
 
-static bool
-smtp_checks_same_addr(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 static void
 smtp_checks_rdns_end(struct smtp_checks *c)
 {
@@ -203,7 +191,7 @@ smtp_checks_fwd_cb(void *arg, const struct dns_result *res)
 	if (res->rc == DNS_TEMPFAIL)
 		c->fwd_temp = true;
 	for (size_t k = 0; res->rc == DNS_OK && k < res->naddr; k++) {
-		if (c->ptr == NULL && smtp_checks_same_addr(&res->addr[k], &c->peer))
+		if (c->ptr == NULL && sockaddr_ip_equal(&res->addr[k], &c->peer))
 			c->ptr = xstrdup(c->names[a->i]);
 	}
 	if (--c->fwd_left == 0)
