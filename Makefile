@@ -61,9 +61,19 @@ deps:
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
+# The integration suite runs in PYTEST_JOBS pytest-xdist worker processes
+# (its tests mostly wait on sockets and timers, so more workers than cores
+# pay; measured in docs/testing.md). PYTEST_JOBS=0 runs it in one process,
+# as does a machine without python3-pytest-xdist. Tests share no port, file
+# or address state: tests/integration/peers.py ("ports") says how.
+PYTEST_JOBS ?= 4
+PYTEST_DIST ?= load
+XDIST_ARGS = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && \
+	echo '-n $(PYTEST_JOBS) --dist $(PYTEST_DIST)')
+
 integration: $(BUILD)/postern debug
 	POSTERN_BIN=$(abspath $(BUILD)/postern) POSTERN_DEBUG_BIN=$(abspath build-debug/postern) \
-		$(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+		$(PYTHON) -m pytest -q $(XDIST_ARGS) tests/integration $(PYTEST_ARGS)
 
 # Builds run on every core; tests and fuzzers are run one after another
 # (fuzz-one.sh runs two fuzzers at a time).
