@@ -596,6 +596,25 @@ def rcpt_state(p, qid, rcpt):
     return queue_list(p).get(qid, {}).get(rcpt.lower())
 
 
+def recorded(p, qid, rcpts, attempts=1, timeout=10):
+    """queue_list(p)[qid] once the queue file holds attempt number
+    `attempts` of every one of rcpts. The event=delivery log line of an
+    attempt comes first: the qmgr records the new states when every
+    attempt of the message has reported (and its DSNs are queued), on a
+    pool thread: a moment later, longer on a loaded machine. For a message
+    that stays queued (a retired one leaves the list)."""
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+
+    def got():
+        q = queue_list(p).get(qid)
+        if q and all(q.get(r.lower(), {}).get("attempts", 0) >= attempts for r in rcpts):
+            return q
+        return None
+    return wait_for(got, timeout, f"attempt {attempts} of {rcpts} recorded in {qid}; queue list:\n"
+                    + p.cli("queue", "list").stdout)
+
+
 _KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
