@@ -171,6 +171,16 @@ log = {{ file = "{self.log}"; level = "info"; }};
                 with socket.create_connection(("127.0.0.1", self.submission_port), timeout=1) as s:
                     s.settimeout(3)
                     if s.recv(100).startswith(b"220"):
+                        # Return once the server has ended this session: it
+                        # counts it (limits.connections, connections_per_ip)
+                        # until then, and uncounts it before it closes the
+                        # socket. Closing at once left it counted for a
+                        # while on a loaded machine: a test's first
+                        # connection got 421 (over the limit).
+                        s.sendall(b"QUIT\r\n")
+                        s.settimeout(10)
+                        while s.recv(4096):
+                            pass
                         return self
             except OSError:
                 time.sleep(0.05)
