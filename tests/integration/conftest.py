@@ -16,29 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from peers import port_is_free, reserve_ports
+
 BIN = os.environ.get("POSTERN_BIN", str(Path(__file__).resolve().parents[2] / "build" / "postern"))
 PASSWORD = "correct horse battery"
 IS_ROOT = os.geteuid() == 0
 RUN_AS = "postern" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
-
-
-def free_ports(n, host="127.0.0.1"):
-    """n distinct free ports: every socket stays bound until all are chosen,
-    so the kernel cannot hand out the same port twice."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def free_port(host="127.0.0.1"):
-    return free_ports(1, host)[0]
 
 
 def client_tls():
@@ -52,7 +35,8 @@ _SERVFAIL_DNS = None
 
 
 def servfail_dns():
-    """One loopback DNS server for the whole run, SERVFAIL for every name."""
+    """One loopback DNS server for each pytest process (each xdist worker),
+    SERVFAIL for every name; on a port of its own (port 0, held)."""
     global _SERVFAIL_DNS
     if _SERVFAIL_DNS is None:
         from peers import DnsServer
@@ -69,19 +53,48 @@ class Postern:
         self.data_dir = tmp / "var"
         self.conf = tmp / "postern.conf"
         self.log = tmp / "postern.log"
-        self.smtp_port, self.submission_port, self.submissions_port = free_ports(3)
+        # Reserved until release() (make_postern: after the test), so that
+        # no other test, xdist worker or test run takes them in between,
+        # even while this server is stopped (peers.py, "ports").
+        self._ports = reserve_ports(3)
+        self.smtp_port, self.submission_port, self.submissions_port = \
+            (r.port for r in self._ports)
         # The smtp listener may live on another loopback address (a peer
-        # for outbound delivery: "127.0.0.5:2525").
+        # for outbound delivery: "127.0.0.5:2525"); its port is the test's.
         self.smtp_host = "127.0.0.1"
+        self.smtp_address = smtp_address
         if smtp_address:
             self.smtp_host, port = smtp_address.rsplit(":", 1)
             self.smtp_port = int(port)
+            self._ports.pop(0).release()
         self.extra = extra
         self.listen_extra = listen_extra
         # More keys of the log block, e.g. 'remote = "udp://127.0.0.1:5514";'.
         self.log_extra = log_extra
         self.proc = None
+        self.started = False
         self.write_config()
+
+    def release(self):
+        """Gives the reserved ports back (the server is stopped)."""
+        for r in self._ports:
+            r.release()
+        self._ports = []
+
+    def listen_addresses(self):
+        return [(self.smtp_host, self.smtp_port), ("127.0.0.1", self.submission_port),
+                ("127.0.0.1", self.submissions_port)]
+
+    def _wait_ports_free(self, timeout):
+        """The addresses this server listens on that stay taken (by another
+        process) for timeout seconds; [] when all are free. A server that was
+        just killed may hold them a moment longer."""
+        deadline = time.time() + timeout
+        while True:
+            busy = [a for a in self.listen_addresses() if not port_is_free(a[1], a[0])]
+            if not busy or time.time() >= deadline:
+                return busy
+            time.sleep(0.05)
 
     # -- configuration -----------------------------------------------------
     def config_text(self, extra=None, listen_extra=None):
@@ -128,7 +141,26 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
         return self.cli("user", "add", address, input=password + "\n")
 
     # -- process -----------------------------------------------------------
-    def start(self):
+    def start(self, repick=False):
+        """Starts the server and waits for its banner. Postern binds with
+        SO_REUSEPORT: a port that another process already listens on would
+        not fail the start, it would share the connections. So the ports
+        are checked first; repick=True (a first start, nothing has seen the
+        ports yet) takes new ones instead of failing."""
+        busy = self._wait_ports_free(0 if repick and not self.started else 5)
+        if busy and repick and not self.started:
+            self.release()
+            self._ports = reserve_ports(3)
+            self.smtp_port, self.submission_port, self.submissions_port = \
+                (r.port for r in self._ports)
+            if self.smtp_address:
+                self.smtp_port = int(self.smtp_address.rsplit(":", 1)[1])
+                self._ports.pop(0).release()
+            self.write_config()
+            busy = self._wait_ports_free(5)
+        if busy:
+            raise AssertionError(f"listen addresses in use by another process: {busy}")
+        self.started = True
         self.proc = subprocess.Popen(["timeout", "-s", "TERM", "900", BIN, "-c",
                                       str(self.conf), "serve"],
                                      stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "ab"),
@@ -142,6 +174,16 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
                 with socket.create_connection(("127.0.0.1", self.submission_port), timeout=1) as s:
                     s.settimeout(3)
                     if s.recv(100).startswith(b"220"):
+                        # Return once the server has ended this session: it
+                        # counts it (limits.connections, connections_per_ip)
+                        # until then, and uncounts it before it closes the
+                        # socket. Closing at once left it counted for a
+                        # while on a loaded machine: a test's first
+                        # connection got 421 (over the limit).
+                        s.sendall(b"QUIT\r\n")
+                        s.settimeout(10)
+                        while s.recv(4096):
+                            pass
                         return self
             except OSError:
                 time.sleep(0.05)
@@ -299,12 +341,14 @@ def make_postern(tmp_path):
             p.add_user("alice@example.org")
             p.add_user("bob@example.org")
         if start:
-            p.start()
+            p.start(repick=True)
         return p
 
     yield factory
     for p in servers:
         p.stop()
+    for p in servers:
+        p.release()
     for p in servers:
         err = (p.tmp / "stderr.log").read_text(errors="replace") if (p.tmp / "stderr.log").exists() else ""
         assert "Sanitizer" not in err and "runtime error:" not in err, err
@@ -325,13 +369,18 @@ def message(subject="hello", sender="alice@example.org", to="bob@example.org", b
 
 # ---- outbound delivery: loopback DNS and SMTP peers (peers.py) -------------
 
-from peers import OUT_ZONE, DnsServer, SmtpSink, make_cert, shared_port  # noqa: E402
+from peers import OUT_ZONE, DnsServer, SmtpSink, make_cert, reserve_port  # noqa: E402
 
 
 @pytest.fixture
 def mx_port():
-    """delivery.port: one port, free on 127.0.0.3 .. 127.0.0.9."""
-    return shared_port()
+    """delivery.port: one port, reserved for the test (peers.py, "ports"):
+    the sinks listen on it on 127.0.0.3 .. 127.0.0.6, and an address
+    without a sink (127.0.0.2, a sink not started yet) refuses connections,
+    since no other test or test run may listen on it meanwhile."""
+    r = reserve_port()
+    yield r.port
+    r.release()
 
 
 @pytest.fixture
@@ -379,10 +428,12 @@ def home(make_sink):
 
 
 @pytest.fixture
-def make_outbound(make_postern, dns, mx_port):
+def make_outbound(mx_port, dns, make_postern):
     """Factory: a started Postern (example.org, alice, bob) that delivers by
     MX through the test DNS server to delivery.port = mx_port, with short
-    retries. delivery= adds keys to the delivery group."""
+    retries. delivery= adds keys to the delivery group. (Argument order:
+    fixtures end in reverse, so the servers stop before the DNS server
+    and the reserved mx_port is given back.)"""
 
     def factory(delivery="", extra="", retry='["1s", "2s"]', max_lifetime='"1m"', **kw):
         conf = (f'delivery = {{ port = {mx_port}; retry = {retry}; '

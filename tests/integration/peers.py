@@ -11,6 +11,7 @@ zone, so a `.test` name never reaches a configured DNS server."""
 import email
 import email.policy
 import ipaddress
+import random
 import re
 import select
 import socket
@@ -48,30 +49,99 @@ def stays(pred, duration=0.5, what="condition", step=0.05):
 
 
 # ---- ports -----------------------------------------------------------------
+#
+# Several pytest processes run at once: the xdist workers of one run, and
+# other runs on the same machine. A port that is only free when it is chosen
+# is not enough: Postern binds its listeners with SO_REUSEPORT, so a second
+# server on a port that another one already serves starts without an error
+# and the kernel splits the connections between the two. So every port a
+# test uses is *reserved* for as long as the test needs it:
+#
+#  - it comes from a range below the kernel's ephemeral range
+#    (ip_local_port_range), so no bind(port 0) and no outgoing connection
+#    (clients, Postern's deliveries, other programs) can take it meanwhile;
+#  - the reservation is an abstract Unix socket "postern-test-port-N" held by
+#    the test process: one name per port for every harness process on the
+#    machine, gone when the process exits (no stale lock after a crash);
+#  - the port must be free when it is reserved (no listener on any address).
 
-PEER_IPS = [f"127.0.0.{i}" for i in range(3, 10)]
+def _port_range():
+    """[lo, hi): ports no one gets without asking for them by number."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph_lo, eph_hi = map(int, f.read().split())
+    except (OSError, ValueError):
+        eph_lo, eph_hi = 32768, 60999
+    if eph_lo - 1024 >= 4096:
+        return max(1024, eph_lo - 16384), eph_lo
+    return eph_hi + 1, 65536
 
 
-def shared_port(hosts=PEER_IPS):
-    """A TCP port that is free on every one of hosts (postern's
-    delivery.port is one port for every MX: peers differ by address)."""
-    for _ in range(200):
-        first = socket.socket()
-        first.bind((hosts[0], 0))
-        port = first.getsockname()[1]
-        socks = [first]
-        try:
-            for h in hosts[1:]:
-                s = socket.socket()
-                socks.append(s)
-                s.bind((h, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError("no port free on all peer addresses")
+PORT_RANGE = _port_range()
+
+
+def port_is_free(port, host=None):
+    """Nothing listens on port (on host, or on any address when host is
+    None). SO_REUSEADDR: TIME_WAIT leftovers of an earlier server on the same
+    port do not count (Postern and aiosmtpd set it too)."""
+    fam, addr = (socket.AF_INET, (host or "0.0.0.0", port))
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(addr)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class PortReservation:
+    """One port, reserved until release() (or the end of the process)."""
+
+    def __init__(self, port, lock):
+        self.port, self._lock = port, lock
+
+    def release(self):
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __repr__(self):
+        return f"PortReservation({self.port})"
+
+
+def _try_reserve(port):
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lock.bind(f"\0postern-test-port-{port}")
+    except OSError:
+        lock.close()
+        return None          # another harness process (or this one) has it
+    if not port_is_free(port):
+        lock.close()
+        return None          # something outside the harness listens there
+    return PortReservation(port, lock)
+
+
+def reserve_ports(n=1):
+    """n distinct reserved ports, free on every address."""
+    lo, hi = PORT_RANGE
+    rng = random.Random()   # own state: xdist workers must not draw alike
+    got = []
+    for _ in range(4000):
+        r = _try_reserve(rng.randrange(lo, hi))
+        if r is not None:
+            got.append(r)
+            if len(got) == n:
+                return got
+    for r in got:
+        r.release()
+    raise AssertionError(f"no {n} free ports in {lo}..{hi - 1}")
+
+
+def reserve_port():
+    return reserve_ports(1)[0]
 
 
 # ---- DNS -------------------------------------------------------------------
@@ -524,6 +594,25 @@ def queue_list(p):
 
 def rcpt_state(p, qid, rcpt):
     return queue_list(p).get(qid, {}).get(rcpt.lower())
+
+
+def recorded(p, qid, rcpts, attempts=1, timeout=10):
+    """queue_list(p)[qid] once the queue file holds attempt number
+    `attempts` of every one of rcpts. The event=delivery log line of an
+    attempt comes first: the qmgr records the new states when every
+    attempt of the message has reported (and its DSNs are queued), on a
+    pool thread: a moment later, longer on a loaded machine. For a message
+    that stays queued (a retired one leaves the list)."""
+    if isinstance(rcpts, str):
+        rcpts = [rcpts]
+
+    def got():
+        q = queue_list(p).get(qid)
+        if q and all(q.get(r.lower(), {}).get("attempts", 0) >= attempts for r in rcpts):
+            return q
+        return None
+    return wait_for(got, timeout, f"attempt {attempts} of {rcpts} recorded in {qid}; queue list:\n"
+                    + p.cli("queue", "list").stdout)
 
 
 _KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')

@@ -188,9 +188,15 @@ def test_access_remove_lets_the_ip_back(postern):
 
 
 def test_expired_ban_lets_the_ip_back(postern):
-    postern.cli("access", "ban", "127.0.0.7", "--expires", "1s")
+    # Expiry times are whole seconds (now + duration at the command): a
+    # "1s" ban may end a moment after the command returns, before a slow
+    # (loaded, ASan) check sees it. "2s" lasts more than one second.
+    postern.cli("access", "ban", "127.0.0.7", "--expires", "2s")
     assert closed_before_banner(postern, "127.0.0.7")
-    time.sleep(1.5)
+    deadline = time.time() + 5
+    while closed_before_banner(postern, "127.0.0.7"):
+        assert time.time() < deadline, "the ban never expired"
+        time.sleep(0.2)
     assert postern.raw(source="127.0.0.7").banner[0] == 220
 
 

@@ -8,8 +8,8 @@ Retries are seconds apart so that every test finishes fast."""
 import re
 
 from conftest import PASSWORD
-from peers import (deliveries, header_block, mail_text, queue_list, send_smtp, stays, submit,
-                   wait_delivery, wait_for, wait_queue_empty)
+from peers import (deliveries, header_block, mail_text, recorded, send_smtp, stays,
+                   submit, wait_delivery, wait_for, wait_queue_empty)
 
 
 # ---- the message arrives as it was sent ------------------------------------
@@ -137,7 +137,7 @@ def test_nxdomain_bounces_and_the_other_recipient_waits(outbound, make_sink):
     [b] = wait_delivery(outbound, "x@nosuch.example", "bounced")
     assert re.match(r"5\d\d 5\.\d+\.\d+", b["reply"]), b
     wait_delivery(outbound, "y@other.example", "deferred")
-    q = queue_list(outbound)[qid]
+    q = recorded(outbound, qid, ["x@nosuch.example", "y@other.example"])
     assert q["x@nosuch.example"]["state"] == "bounced", q
     assert q["y@other.example"]["state"] == "deferred", q
 
@@ -154,7 +154,7 @@ def test_dns_servfail_is_a_temporary_failure(outbound):
     qid = submit(outbound, "x@broken.example")
     [d] = wait_delivery(outbound, "x@broken.example", "deferred")
     assert re.match(r"4\d\d 4\.\d+\.\d+", d["reply"]), d
-    r = queue_list(outbound)[qid]["x@broken.example"]
+    r = recorded(outbound, qid, "x@broken.example")["x@broken.example"]
     assert r["state"] == "deferred" and r["attempts"] >= 1, r
 
 
@@ -165,7 +165,7 @@ def test_peer_down_deferred_then_delivered_when_it_comes_up(outbound, make_sink)
     qid = submit(outbound, "carol@peer.example")
     [d] = wait_delivery(outbound, "carol@peer.example", "deferred")
     assert re.match(r"4\d\d 4\.\d+\.\d+", d["reply"]), d
-    r = queue_list(outbound)[qid]["carol@peer.example"]
+    r = recorded(outbound, qid, "carol@peer.example")["carol@peer.example"]
     assert r["state"] == "deferred" and r["attempts"] >= 1 and r["reply"].startswith("4"), r
     sink.start()
     [got] = sink.wait(timeout=10)
@@ -211,7 +211,7 @@ def test_required_tls_without_starttls_is_deferred_4_7(make_outbound, sink):
     p = make_outbound(delivery='tls = "required";')
     qid = submit(p, "carol@peer.example")
     wait_delivery(p, "carol@peer.example", "deferred")
-    r = queue_list(p)[qid]["carol@peer.example"]
+    r = recorded(p, qid, "carol@peer.example")["carol@peer.example"]
     assert r["state"] == "deferred", r
     assert re.match(r"4\d\d 4\.7\.\d+", r["reply"]), r
     # Nothing of the message went in clear.
