@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from peers import port_is_free, reserve_ports
+from peers import reserve_port as reserve_port_
 
 BIN = os.environ.get("POSTERN_BIN", str(Path(__file__).resolve().parents[2] / "build" / "postern"))
 PASSWORD = "correct horse battery"
@@ -322,6 +323,17 @@ class RawClient:
 
     def close(self):
         self.s.close()
+
+
+@pytest.fixture
+def free_port(request):
+    """free_port() -> a port reserved (peers.reserve_port) until the test
+    ends: nothing else on the machine listens there meanwhile."""
+    def take():
+        r = reserve_port_()
+        request.addfinalizer(r.release)
+        return r.port
+    return take
 
 
 @pytest.fixture

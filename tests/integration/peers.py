@@ -84,7 +84,9 @@ def port_is_free(port, host=None):
     """Nothing listens on port (on host, or on any address when host is
     None). SO_REUSEADDR: TIME_WAIT leftovers of an earlier server on the same
     port do not count (Postern and aiosmtpd set it too)."""
-    fam, addr = (socket.AF_INET, (host or "0.0.0.0", port))
+    host = host.strip("[]") if host else host
+    fam = socket.AF_INET6 if host and ":" in host else socket.AF_INET
+    addr = (host or "0.0.0.0", port)
     s = socket.socket(fam, socket.SOCK_STREAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -221,8 +221,7 @@ def test_dnsbl_failure_lets_mail_in_and_is_logged(make_postern, dns):
     assert "zone=bad.example" in p.wait_log("event=dnsbl_error")
 
 
-def test_dnsbl_queries_ipv6_clients(make_postern, dns):
-    from conftest import free_port
+def test_dnsbl_queries_ipv6_clients(make_postern, dns, free_port):
     port = free_port()
     p = make_postern(extra=checks(dns, dnsbl='({ zone = "bl.example"; action = "reject"; })')
                      + 'relay = { trusted_networks = ["127.0.0.1/32"]; };',

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BIN, free_port
+from conftest import BIN
 from test_relay import TRICKS
 
 UNTRUSTED = "127.0.0.2"
@@ -182,7 +182,7 @@ def test_server_checking_sender_domains(make_postern, dns):
     assert_nothing_queued(p)
 
 
-def test_ipv6_bracket_form(offline):
+def test_ipv6_bracket_form(offline, free_port):
     # Nothing listens on [::1]:port: a clear failure, not a usage error.
     port = free_port()
     r = relay_test(offline, target=f"[::1]:{port}")
@@ -191,7 +191,7 @@ def test_ipv6_bracket_form(offline):
     assert r.stderr.startswith(f"postern: relay-test: cannot connect to [::1]:{port}: ")
 
 
-def test_unreachable_port_exits_1_with_a_message(postern):
+def test_unreachable_port_exits_1_with_a_message(postern, free_port):
     port = free_port()
     r = relay_test(postern, target=f"127.0.0.1:{port}")
     assert r.returncode == 1

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-from conftest import free_port, message
+from conftest import message
 
 # <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG (RFC 5424 6)
 RFC5424 = re.compile(r"<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) "
@@ -211,7 +211,7 @@ def test_stalled_tcp_receiver_never_slows_smtp(make_postern):
         r.close()
 
 
-def test_tcp_receiver_down_at_start_gets_lines_after_reconnect(make_postern):
+def test_tcp_receiver_down_at_start_gets_lines_after_reconnect(make_postern, free_port):
     port = free_port()
     p = make_postern(log_extra=f'remote = "tcp://127.0.0.1:{port}";')
     p.wait_log("event=log_remote state=down")
