@@ -18,6 +18,7 @@
 #include "delivery/autoreply.h"
 #include "delivery/qmgr_int.h"
 #include "ipc/ipc_proto.h"
+#include "policy/route.h"
 #include "queue/queue.h"
 #include "server/dirconn.h"
 
@@ -49,36 +50,36 @@ qreply_free(struct qreply *a)
 	free(a);
 }
 
-/* "L|R\tkey\tquota\n" lines of a route answer -> "L\tkey" strings. */
+struct qmgr_targets {
+	char	**v;
+	size_t	  n;
+};
+
+static void
+qmgr_target_add(void *arg, enum queue_kind kind, const char *key,
+    uint64_t quota)
+{
+	struct qmgr_targets *t = arg;
+
+	(void)quota;
+	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+	t->v[t->n++] = xasprintf("%c\t%s", (char)kind, key);
+}
+
+/* The targets of a route answer as "L\tkey" strings. */
 static size_t
 qmgr_parse_targets(const struct ipc_msg *reply, char ***out)
 {
 	const struct ipc_field *f = ipc_msg_get(reply, IK_TARGETS);
-	char *list, *line, *nl;
-	size_t n = 0;
+	struct qmgr_targets t = { NULL, 0 };
 
 	*out = NULL;
 	if (f == NULL || f->len == 0 || f->len > IPC_TARGETS_MAX)
 		return 0;
-	list = xstrndup((const char *)f->data, f->len);
-	for (line = list; *line != '\0' && n < 1000; line = nl + 1) {
-		char *t1, *t2;
-
-		nl = strchr(line, '\n');
-		if (nl == NULL)
-			break;
-		*nl = '\0';
-		t1 = strchr(line, '\t');
-		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
-		if (t2 == NULL || (line[0] != QKIND_LOCAL && line[0] != QKIND_REMOTE) ||
-		    t1 != line + 1 || t2 == t1 + 1)
-			break;
-		*t2 = '\0';
-		*out = xrealloc(*out, (n + 1) * sizeof(**out));
-		(*out)[n++] = xstrdup(line);
-	}
-	free(list);
-	return n;
+	route_targets_each((const char *)f->data, f->len, 1000,
+	    qmgr_target_add, &t);
+	*out = t.v;
+	return t.n;
 }
 
 struct qroute {

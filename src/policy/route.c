@@ -255,3 +255,30 @@ route_rcpt(struct directory *d, const struct config *cfg, const char *local,
 	free(key);
 	return rc;
 }
+
+size_t
+route_targets_each(const char *data, size_t len, size_t max,
+    route_target_fn fn, void *arg)
+{
+	char *list = xstrndup(data, len), *line, *nl;
+	size_t n = 0;
+
+	for (line = list; *line != '\0' && n < max; line = nl + 1) {
+		char *t1, *t2;
+
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		t1 = strchr(line, '\t');
+		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
+		if (t2 == NULL || (line[0] != QKIND_LOCAL && line[0] != QKIND_REMOTE) ||
+		    t1 != line + 1 || t2 == t1 + 1)
+			break;
+		*t2 = '\0';
+		fn(arg, (enum queue_kind)line[0], t1 + 1, strtoull(t2 + 1, NULL, 10));
+		n++;
+	}
+	free(list);
+	return n;
+}

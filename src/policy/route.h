@@ -47,4 +47,14 @@ void	route_result_clear(struct route_result *r);
 /* Is domain one of ours? DIR_FOUND / DIR_ABSENT / DIR_TEMPFAIL. */
 enum dir_rc route_domain_is_local(struct directory *d, const char *domain);
 
+/*
+ * Walks the targets of a route answer as the directory process sends them
+ * (IK_TARGETS: "L|R\tkey\tquota\n" lines): fn once per line, at most max
+ * lines, stopping at the first malformed one. Returns how many fn saw.
+ */
+typedef void (*route_target_fn)(void *arg, enum queue_kind kind,
+	    const char *key, uint64_t quota);
+size_t	route_targets_each(const char *data, size_t len, size_t max,
+	    route_target_fn fn, void *arg);
+
 #endif

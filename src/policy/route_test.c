@@ -636,11 +636,46 @@ test_forward_chain_at_depth_limit(void **state)
 	targets_are(f, "L:u8@example.org", NULL);
 }
 
+static void
+targets_collect(void *arg, enum queue_kind kind, const char *key,
+    uint64_t quota)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%c:%s:%llu;", (char)kind, key, (unsigned long long)quota);
+}
+
+static void
+test_targets_each(void **state)
+{
+	static const char good[] = "L\ta@example.org\t100\nR\tb@x.example\t0\n";
+	static const char bad[] = "L\ta@example.org\t5\nX\tb\t0\nL\tc@example.org\t0\n";
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1024);
+	assert_int_equal(route_targets_each(good, sizeof(good) - 1, 10,
+	    targets_collect, &b), 2);
+	assert_string_equal(buf_cstr(&b), "L:a@example.org:100;R:b@x.example:0;");
+	buf_reset(&b);
+	/* the first malformed line ends the walk; max bounds it */
+	assert_int_equal(route_targets_each(bad, sizeof(bad) - 1, 10,
+	    targets_collect, &b), 1);
+	assert_int_equal(route_targets_each(good, sizeof(good) - 1, 1,
+	    targets_collect, &b), 1);
+	/* no final LF, empty key, empty input */
+	assert_int_equal(route_targets_each("L\ta\t1", 6, 10, targets_collect, &b), 0);
+	assert_int_equal(route_targets_each("L\t\t1\n", 5, 10, targets_collect, &b), 0);
+	assert_int_equal(route_targets_each("", 0, 10, targets_collect, &b), 0);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_targets_each),
 		T(test_forward_replaces_local_copy),
 		T(test_forward_keep_adds_local_copy),
 		T(test_forward_chains_and_aliases),

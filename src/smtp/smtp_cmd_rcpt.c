@@ -4,12 +4,14 @@
  * part and can never turn into a second hop); the directory process says
  * where it goes and whether this client may relay there.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/xalloc.h"
 #include "ipc/ipc_proto.h"
+#include "policy/route.h"
 #include "smtp/smtp_session.h"
 
 /* Adds a target unless that mailbox is already one (one copy each). The
@@ -28,36 +30,23 @@ smtp_rcpt_add_target(struct smtp_session *s, enum queue_kind kind,
 	    .orig = xstrdup(s->rcpt_pending != NULL ? s->rcpt_pending : key) };
 }
 
-/* IK_TARGETS: "L|R\tkey\tquota\n" lines. A malformed line voids them all. */
+static void
+smtp_rcpt_target_cb(void *arg, enum queue_kind kind, const char *key,
+    uint64_t quota)
+{
+	smtp_rcpt_add_target(arg, kind, key, quota);
+}
+
+/* IK_TARGETS (route_targets_each): at least one, or the answer is void. */
 static int
 smtp_rcpt_targets(struct smtp_session *s, const struct ipc_msg *reply)
 {
 	const struct ipc_field *f = ipc_msg_get(reply, IK_TARGETS);
-	char *list, *line, *nl;
-	size_t n = 0;
 
 	if (f == NULL || f->len == 0)
 		return -1;
-	list = xstrndup((const char *)f->data, f->len);
-	for (line = list; *line != '\0'; line = nl + 1) {
-		char *t1, *t2;
-
-		nl = strchr(line, '\n');
-		if (nl == NULL)
-			break;
-		*nl = '\0';
-		t1 = strchr(line, '\t');
-		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
-		if (t2 == NULL || (line[0] != QKIND_LOCAL && line[0] != QKIND_REMOTE) ||
-		    t1 != line + 1 || t2 == t1 + 1)
-			break;
-		*t2 = '\0';
-		smtp_rcpt_add_target(s, (enum queue_kind)line[0], t1 + 1,
-		    strtoull(t2 + 1, NULL, 10));
-		n++;
-	}
-	free(list);
-	return n > 0 ? 0 : -1;
+	return route_targets_each((const char *)f->data, f->len, SIZE_MAX,
+	    smtp_rcpt_target_cb, s) > 0 ? 0 : -1;
 }
 
 static void
