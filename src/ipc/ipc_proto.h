@@ -7,6 +7,11 @@
  *                       reply IPCM_DIRD_SOCKET with the socket as fd (none
  *                       while the directory process is down: retry later).
  *   IPCM_DIRD_CLIENT    master -> dird: serve this new client socket (fd).
+ *   IPCM_FILTER_CONNECT worker -> master: IK_ADDR "unix:/path", one of the
+ *                       configured filter daemons (filters.antivirus.clamd,
+ *                       filters.milters[].address); reply (same id)
+ *                       IPCM_FILTER_SOCKET with the connected socket as fd,
+ *                       or no fd and IK_TEXT = why (filter/filter_conn.h).
  *
  * Directory (worker -> dird; each reply has type IPCM_REPLY and the id of
  * the request; IK_RC holds an enum ipc_verdict):
@@ -47,6 +52,8 @@ enum ipc_type {
 	IPCM_DIRD_CONNECT = 10,
 	IPCM_DIRD_SOCKET,
 	IPCM_DIRD_CLIENT,
+	IPCM_FILTER_CONNECT,
+	IPCM_FILTER_SOCKET,
 	IPCM_CONNECT = 20,
 	IPCM_MAIL,
 	IPCM_RCPT,

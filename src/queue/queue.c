@@ -355,6 +355,62 @@ queue_writer_abort(struct queue_writer **wp)
 	queue_writer_close(wp, true);
 }
 
+int
+queue_writer_fd(const struct queue_writer *w, uint64_t *off_out,
+    uint64_t *len_out)
+{
+	*off_out = w->hdr_len;
+	*len_out = w->body_len;
+	return w->failed ? -1 : w->fd;
+}
+
+int
+queue_writer_detach(struct queue_writer **wp, uint64_t *off_out,
+    uint64_t *len_out)
+{
+	struct queue_writer *w = *wp;
+	char *path;
+	int fd;
+
+	if (w->failed) {
+		queue_writer_abort(wp);
+		return -1;
+	}
+	*off_out = w->hdr_len;
+	*len_out = w->body_len;
+	path = xasprintf("%s/%s", QUEUE_TMP_DIR, w->id);
+	if (unlink(path) == -1) {
+		free(path);
+		queue_writer_abort(wp);
+		return -1;
+	}
+	free(path);
+	fd = w->fd;
+	w->fd = -1;
+	queue_writer_close(wp, false);
+	return fd;
+}
+
+int
+queue_scratch_open(void)
+{
+	char id[QUEUE_ID_LEN + 1], *path;
+	int fd;
+
+	ids_queue(id);
+	path = xasprintf("%s/scratch-%s", QUEUE_TMP_DIR, id);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd != -1 && unlink(path) == -1) {
+		int e = errno;
+
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	free(path);
+	return fd;
+}
+
 /* fsync of queue/ after a rename into it; 0 or -1 with errno. */
 static int
 queue_sync_dir(void)

@@ -107,6 +107,25 @@ int	queue_writer_record(struct queue_writer *w, size_t idx,
 	    const struct queue_rcpt *r);
 /* Closes and unlinks the temporary file. */
 void	queue_writer_abort(struct queue_writer **wp);
+/*
+ * After finish: the open file, for reading the message back (clamd and
+ * milters read it with pread), and where the message sits in it. The fd
+ * stays the writer's.
+ */
+int	queue_writer_fd(const struct queue_writer *w, uint64_t *off_out,
+	    uint64_t *len_out);
+/*
+ * After finish, for a rewrite (filter modifications, quarantine): unlinks
+ * the temporary file and frees the writer (*wp = NULL), but returns its
+ * fd, still open, with the message's offset and length, so that the new
+ * file can copy from it under the same queue id. -1 on error (then the
+ * writer is aborted).
+ */
+int	queue_writer_detach(struct queue_writer **wp, uint64_t *off_out,
+	    uint64_t *len_out);
+/* A new unlinked file in queue/tmp/, open for reading and writing (a
+ * milter's replacement body). -1 with errno. */
+int	queue_scratch_open(void);
 
 /* ---- committing: fdatasync, rename, directory fsync, off the loop ---- */
 
