@@ -127,8 +127,10 @@ struct milter_reply {
  * command is unknown). */
 int	milter_parse_reply(char cmd, const char *data, size_t dlen,
 	    struct milter_reply *out);
-/* Is a SMFIR_REPLYCODE text acceptable ("4xx"/"5xx", a space or '-', and
- * printable text)? Its first digit is then 4 or 5. */
+/* Is a SMFIR_REPLYCODE text acceptable: "4xx" or "5xx" alone, or followed
+ * by a space and printable ASCII, on one line (a multi-line "5xx-" reply
+ * is not: it is not relayed), and an enhanced code, if any, of the same
+ * class? Its first digit is then 4 or 5. */
 bool	milter_reply_text_valid(struct span text);
 
 #endif
