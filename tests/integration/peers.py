@@ -1,5 +1,6 @@
 """Loopback peers for the outbound delivery tests (issue 4): a DNS server
-with a zone given per test, programmable SMTP sinks (aiosmtpd), and the
+with a zone given per test, programmable SMTP sinks (aiosmtpd), a real
+milter (issue 6: tests/milter/testmilter.py on libmilter), and the
 small helpers the tests share (waiting, `queue list` and log parsing, DSN
 parsing). Everything listens on 127.0.0.0/8 only and runs in daemon
 threads of the test process, so it ends with the test run at the latest.
@@ -11,15 +12,18 @@ zone, so a `.test` name never reaches a configured DNS server."""
 import email
 import email.policy
 import ipaddress
+import os
 import random
 import re
 import select
+import signal
 import socket
 import ssl
 import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -744,3 +748,94 @@ def send_smtp(p, rcpts, sender, source="127.0.0.2", msg=None, mail_options=()):
     c.ehlo("client.remote.example")
     return _transaction(c, sender, rcpts, msg or mail_text(sender=sender or "x@remote.example",
                                                            to=rcpts[0]), mail_options)
+
+
+# ---- a real milter ---------------------------------------------------------
+
+MILTER_SCRIPT = Path(__file__).resolve().parents[1] / "milter" / "testmilter.py"
+
+
+class TestMilter:
+    """tests/milter/testmilter.py, a milter on the real libmilter (Debian's
+    python3-milter), in a process of its own under `timeout`: what it does
+    depends on the Subject (its docstring). Listens on a reserved port of
+    127.0.0.1 (held from construction to stop(), so the address can be
+    configured before the milter starts, or while it is down), or on a unix
+    socket at `path`. `address` is Postern's form ("inet:127.0.0.1:PORT",
+    "unix:/path"); log_lines() is what the milter saw, one callback a line."""
+
+    __test__ = False    # not a pytest test class
+
+    def __init__(self, tmp, path=None):
+        self.tmp = Path(tmp)
+        self.log = self.tmp / "milter.log"
+        self.path = Path(path) if path else None
+        self._port = None
+        self.proc = None
+        if self.path:
+            self.address = f"unix:{self.path}"
+            self.spec = f"unix:{self.path}"
+        else:
+            self._port = reserve_port()
+            self.port = self._port.port
+            self.address = f"inet:127.0.0.1:{self.port}"
+            self.spec = f"inet:{self.port}@127.0.0.1"
+
+    def start(self, timeout=15):
+        """Starts the milter and waits until it accepts connections."""
+        assert self.proc is None
+        self.proc = subprocess.Popen(
+            ["timeout", "-s", "TERM", "900", "/usr/bin/python3", str(MILTER_SCRIPT),
+             self.spec, str(self.log)],
+            stdout=subprocess.PIPE, stderr=open(self.tmp / "milter.stderr", "ab"),
+            start_new_session=True)
+        deadline = time.time() + timeout
+        ready = False
+        while not ready and time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("testmilter.py exited: " +
+                                     (self.tmp / "milter.stderr").read_text())
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            ready = bool(r) and self.proc.stdout.readline().strip() == b"ready"
+        wait_for(self._listening, timeout=max(1, deadline - time.time()),
+                 what="the milter to listen")
+        return self
+
+    def _listening(self):
+        fam = socket.AF_UNIX if self.path else socket.AF_INET
+        addr = str(self.path) if self.path else ("127.0.0.1", self.port)
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            try:
+                s.connect(addr)
+                return True
+            except OSError:
+                return False
+
+    def stop(self):
+        """Stops the milter (the reserved port stays held until release())."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        self.proc.stdout.close()
+        self.proc = None
+
+    def release(self):
+        self.stop()
+        if self._port is not None:
+            self._port.release()
+            self._port = None
+
+    def log_lines(self):
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def wait_log(self, needle, timeout=10):
+        return wait_for(lambda: next((l for l in self.log_lines() if needle in l), None),
+                        timeout=timeout, what=f"milter log {needle!r}")
