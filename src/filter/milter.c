@@ -457,7 +457,9 @@ milter_on_replycode(struct milter_run *r, struct span text)
 static char
 milter_printable(char c)
 {
-	return c > 0x20 && c < 0x7f ? c : '?';
+	if (c > 0x20 && c < 0x7f)
+		return c;
+	return '?';
 }
 
 static void
@@ -493,6 +495,7 @@ milter_on_reply(struct milter_run *r, char cmd, const char *data, size_t dlen)
 		milter_finish(r, MILTER_DISCARD);
 		break;
 	case SMFIR_TEMPFAIL:
+		r->res.reply[0] = '\0';	/* not a recipient's earlier 5xx */
 		milter_finish(r, MILTER_TEMPFAIL);
 		break;
 	case SMFIR_REJECT:

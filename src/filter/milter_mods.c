@@ -30,8 +30,10 @@ milter_mods_fail(struct milter_run *r, const char *fmt, ...)
 	return -1;
 }
 
+/* Takes name and value (allocated) into a new mod. */
 static void
 milter_mods_push(struct milter_run *r, enum milter_mod_kind kind,
+    /* NOLINTNEXTLINE(readability-non-const-parameter): the mod owns them */
     uint32_t index, char *name, char *value)
 {
 	if (r->res.nmods == r->mods_cap) {
@@ -286,10 +288,11 @@ milter_mods_quarantine(struct milter_run *r, struct span reason)
 		return milter_mods_fail(r, "quarantine not negotiated");
 	/* The reason may end up in a log or a header: printable only. */
 	for (i = 0; i < reason.len && i < n; i++) {
-		unsigned char c = (unsigned char)reason.ptr[i];
+		char c = reason.ptr[i];
 
-		r->res.quarantine_reason[i] = c < 0x20 || c == 0x7f ? '?' :
-		    (char)c;
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = '?';
+		r->res.quarantine_reason[i] = c;
 	}
 	r->res.quarantine_reason[i] = '\0';
 	r->res.quarantine = true;

@@ -44,7 +44,7 @@ milter_put(struct buf *out, char cmd, const void *data, size_t len)
 }
 
 int
-milter_put_strs(struct buf *out, char cmd, ...)
+milter_put_strs(struct buf *out, int cmd, ...)
 {
 	va_list ap;
 	const char *s;
@@ -63,7 +63,7 @@ milter_put_strs(struct buf *out, char cmd, ...)
 	va_end(ap);
 	if (len >= UINT32_MAX || !milter_room(out, len + 5))
 		return -1;
-	milter_put_head(out, cmd, len);
+	milter_put_head(out, (char)cmd, len);
 	va_start(ap, cmd);
 	while ((s = va_arg(ap, const char *)) != NULL)
 		(void)buf_append(out, s, strlen(s) + 1);

@@ -94,8 +94,9 @@
 /* Appends one packet: cmd and len bytes of data. 0 or -1 (out overflowed). */
 int	milter_put(struct buf *out, char cmd, const void *data, size_t len);
 /* Appends one packet whose data is the NUL-terminated strings given
- * (terminated by NULL), each with its NUL. 0 or -1. */
-int	milter_put_strs(struct buf *out, char cmd, ...);
+ * (terminated by NULL), each with its NUL. 0 or -1. cmd is an int: a
+ * char before "..." would be promoted, and va_start on it is undefined. */
+int	milter_put_strs(struct buf *out, int cmd, ...);
 
 /*
  * Takes one whole packet off the front of in[0..len): 1 with *cmd,

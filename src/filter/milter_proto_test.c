@@ -137,8 +137,7 @@ static void
 test_optneg(void **state)
 {
 	struct milter_optneg o;
-	const char d[16] = { 0, 0, 0, 6, 0, 0, 0, 0x3f, 0, 0x1f, 0xff, 0xff,
-	    'x', 'y', 'z', 0 };
+	const char d[] = "\0\0\0\6\0\0\0\x3f\0\x1f\xff\xff" "xyz";
 
 	(void)state;
 	assert_int_equal(milter_parse_optneg(d, 12, &o), 0);

@@ -20,29 +20,29 @@ read_all(const char *msg, size_t len, bool leadspc, struct buf *hdrs,
     struct buf *body)
 {
 	struct milter_reader rd;
-	struct buf pkt;
+	struct buf out;
 	struct fake f;
 	int fd = scratch_open(NULL), rc;
 
 	assert_int_equal(write(fd, msg, len), (ssize_t)len);
 	fake_init(&f);
-	buf_init(&pkt, 2 * MILTER_CHUNK);
+	buf_init(&out, 2 * MILTER_CHUNK);
 	milter_reader_init(&rd, fd, 0, len, leadspc);
-	while ((rc = milter_reader_header(&rd, &pkt)) == 1) {
-		assert_true(pkt.len <= MILTER_CHUNK + 5);
-		fake_record(&f, pkt.data[4], pkt.data + 5, pkt.len - 5);
-		buf_reset(&pkt);
+	while ((rc = milter_reader_header(&rd, &out)) == 1) {
+		assert_true(out.len <= MILTER_CHUNK + 5);
+		fake_record(&f, out.data[4], out.data + 5, out.len - 5);
+		buf_reset(&out);
 	}
 	assert_int_equal(rc, 0);
-	while ((rc = milter_reader_body(&rd, &pkt)) == 1) {
-		assert_true(pkt.len <= MILTER_CHUNK + 5);
-		(void)buf_append(body, pkt.data + 5, pkt.len - 5);
-		buf_reset(&pkt);
+	while ((rc = milter_reader_body(&rd, &out)) == 1) {
+		assert_true(out.len <= MILTER_CHUNK + 5);
+		(void)buf_append(body, out.data + 5, out.len - 5);
+		buf_reset(&out);
 	}
 	assert_int_equal(rc, 0);
 	(void)buf_append(hdrs, f.trace.data, f.trace.len);
 	milter_reader_free(&rd);
-	buf_free(&pkt);
+	buf_free(&out);
 	fake_free(&f);
 	close(fd);
 }
@@ -148,17 +148,17 @@ static void
 test_reader_short(void **state)
 {
 	struct milter_reader rd;
-	struct buf pkt;
+	struct buf out;
 	int fd = scratch_open(NULL);
 
 	(void)state;
 	assert_int_equal(write(fd, "A: 1\n", 5), 5);
-	buf_init(&pkt, 2 * MILTER_CHUNK);
+	buf_init(&out, 2 * MILTER_CHUNK);
 	milter_reader_init(&rd, fd, 0, 100, false);
-	assert_int_equal(milter_reader_header(&rd, &pkt), -1);
+	assert_int_equal(milter_reader_header(&rd, &out), -1);
 	assert_non_null(strstr(rd.err, "shorter"));
 	milter_reader_free(&rd);
-	buf_free(&pkt);
+	buf_free(&out);
 	close(fd);
 }
 

@@ -347,7 +347,7 @@ test_big_body(void **state)
 		assert_true(f.counts['B'] >= (int)(lines * 51 / MILTER_CHUNK));
 		for (const char *t = f.trace.data; (t = strstr(t, "\nB ")) != NULL;
 		    t++)
-			assert_true(atoi(t + 3) <= MILTER_CHUNK && atoi(t + 3) > 0);
+			assert_in_range(strtol(t + 3, NULL, 10), 1, MILTER_CHUNK);
 		run_free(&r);
 	fake_free(&f);
 	}
