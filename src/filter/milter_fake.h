@@ -42,6 +42,9 @@ struct fake {
 	size_t		 at_len;
 	char		 stall_cmd;	/* no reply from this command on */
 	char		 close_cmd;	/* close when this command comes */
+	char		 deaf_cmd;	/* stop reading when it comes, until
+					 * fake_end() */
+	int		 quit;		/* fake_end() says so (atomic) */
 	/* record */
 	struct buf	 trace, body;
 	int		 counts[256];
@@ -185,6 +188,13 @@ fake_serve(struct fake *f, int fd)
 		    __ATOMIC_SEQ_CST);
 		if (cmd == f->close_cmd)
 			break;
+		/* A milter that no longer reads: our socket buffers fill. */
+		if (cmd == f->deaf_cmd) {
+			while (!__atomic_load_n(&f->quit, __ATOMIC_SEQ_CST))
+				nanosleep(&(struct timespec){ .tv_nsec = 10000000 },
+				    NULL);
+			break;
+		}
 		if (cmd == f->stall_cmd)
 			stalled = true;
 		if (stalled || cmd == 'D' || cmd == 'A' || cmd == 'Q')
@@ -217,6 +227,9 @@ fake_main(void *arg)
 	if (fd == -1)
 		return NULL;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (f->deaf_cmd != 0)	/* little room for what is not read */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ 4096 },
+		    sizeof(int));
 	fake_serve(f, fd);
 	return NULL;
 }
@@ -262,6 +275,7 @@ fake_start(struct fake *f)
 static inline void
 fake_end(struct fake *f)
 {
+	__atomic_store_n(&f->quit, 1, __ATOMIC_SEQ_CST);
 	pthread_join(f->th, NULL);
 	close(f->lfd);
 }

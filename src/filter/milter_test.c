@@ -459,6 +459,61 @@ test_broken(void **state)
 	milter_set_timeout_ms(0);
 }
 
+/* A milter that stops reading a long unanswered body: the output stops
+ * growing, and the same timeout ends it. */
+static void
+test_milter_stops_reading(void **state)
+{
+	size_t len = 8 << 20;
+	char *m = malloc(len);
+	struct fake f;
+	struct run r;
+
+	(void)state;
+	memcpy(m, "Subject: x\n\n", 12);
+	memset(m + 12, 'b', len - 12);
+	for (size_t i = 100; i < len; i += 100)
+		m[i] = '\n';
+	milter_set_timeout_ms(300);
+	fake_init(&f);
+	f.protocol = SMFIP_NR_BODY;
+	f.deaf_cmd = 'B';
+	run_init(&r, m, len);
+	converse(&f, &r);
+	assert_int_equal(r.res.verdict, MILTER_ERROR);
+	assert_string_equal(r.res.error, "timeout (300 ms) in body");
+	assert_int_equal(f.counts['B'], 1);
+	milter_set_timeout_ms(0);
+	run_free(&r);
+	fake_free(&f);
+	free(m);
+}
+
+/* A reply sent for a step that was not to be answered (SMFIP_NR_HDR)
+ * answers the next step that awaits one (Postfix's rule): here EOH. */
+static void
+test_unasked_reply_waits(void **state)
+{
+	struct fake f;
+	struct run r;
+	char p[64];
+
+	(void)state;
+	fake_init(&f);
+	f.protocol = SMFIP_NR_HDR;
+	f.at_cmd = 'L';
+	f.at_n = 1;
+	f.at_len = pkt(p, 'r', NULL, 0);
+	f.at = p;
+	converse_msg(&f, &r);
+	assert_int_equal(r.res.verdict, MILTER_REJECT);
+	assert_int_equal(f.counts['L'], 4);
+	assert_int_equal(f.counts['N'], 1);
+	assert_int_equal(f.counts['B'], 0);
+	run_free(&r);
+	fake_free(&f);
+}
+
 static void
 test_connect_failure(void **state)
 {
@@ -593,6 +648,8 @@ main(void)
 		cmocka_unit_test(test_big_body),
 		cmocka_unit_test(test_optneg_refused),
 		cmocka_unit_test(test_broken),
+		cmocka_unit_test(test_milter_stops_reading),
+		cmocka_unit_test(test_unasked_reply_waits),
 		cmocka_unit_test(test_connect_failure),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_cancel_in_done),
