@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "dns/dns.h"
+#include "filter/filter_conn.h"
 #include "core/xalloc.h"
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
@@ -170,6 +171,9 @@ worker_run(const struct worker_args *a)
 	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
 	    .dir_call = worker_dir_call, .dir_arg = &w };
 	w.dirc = dirconn_new(w.base, a->ctl_fd);
+	/* Unix filter sockets are out of the chroot: the master connects
+	 * them; its answers arrive on the socket dirconn reads. */
+	filter_conn_set_broker(w.base, a->ctl_fd);
 	dirconn_first(w.dirc);
 	if (!dirconn_ready(w.dirc))
 		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail",
@@ -201,6 +205,7 @@ worker_run(const struct worker_args *a)
 	free(w.listeners);
 	queue_committer_free(&w.smtp.committer);
 	dirconn_free(&w.dirc);
+	filter_conn_set_broker(NULL, -1);
 	event_free(w.sig_term);
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);
