@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/xalloc.h"
 #include "filter/filter_conn.h"
 #include "filter/filter_conn_int.h"
@@ -103,6 +104,7 @@ filter_endpoint_parse(const char *addr, struct filter_endpoint *ep,
 		    "or \"inet:host:port\": %s", addr);
 		return -1;
 	}
+	ep->ss.ss_family = AF_UNSPEC;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
 		snprintf(err, errlen, "%s: %s", addr, rc != 0 ?
 		    gai_strerror(rc) : "no address");
@@ -160,9 +162,11 @@ filter_connect_direct(struct event_base *base, const struct filter_endpoint *ep,
 	c->base = base;
 	c->done = done;
 	c->arg = arg;
-	c->fd = socket(ep->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (c->fd == -1)
+	c->fd = -1;
+	if (ep->err[0] != '\0' || ep->sslen == 0)
+		c->err = ep->err[0] != '\0' ? ep->err : "no address";
+	else if ((c->fd = socket(ep->ss.ss_family, SOCK_STREAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		c->err = strerror(errno);
 	else if (connect(c->fd, (const struct sockaddr *)&ep->ss,
 	    ep->sslen) == -1 && errno != EINPROGRESS) {
@@ -223,4 +227,36 @@ filter_connect_cancel(struct filter_conn **cp)
 		close(c->fd);
 	free(c);
 	*cp = NULL;
+}
+
+static void
+filter_endpoint_load(const char *addr, struct filter_endpoint *ep)
+{
+	char err[sizeof(ep->err)];
+
+	if (filter_endpoint_parse(addr, ep, err, sizeof(err)) == -1) {
+		snprintf(ep->text, sizeof(ep->text), "%.*s", FILTER_ADDR_MAX,
+		    addr);
+		snprintf(ep->err, sizeof(ep->err), "%s", err);
+	}
+}
+
+void
+filter_endpoints_load(const struct config *cfg, struct filter_endpoints *eps)
+{
+	memset(eps, 0, sizeof(*eps));
+	if (*cfg->filters.antivirus.clamd != '\0')
+		filter_endpoint_load(cfg->filters.antivirus.clamd, &eps->clamd);
+	eps->nmilters = cfg->filters.nmilters;
+	eps->milters = xcalloc(eps->nmilters + 1, sizeof(*eps->milters));
+	for (size_t i = 0; i < eps->nmilters; i++)
+		filter_endpoint_load(cfg->filters.milters[i].address,
+		    &eps->milters[i]);
+}
+
+void
+filter_endpoints_free(struct filter_endpoints *eps)
+{
+	free(eps->milters);
+	memset(eps, 0, sizeof(*eps));
 }

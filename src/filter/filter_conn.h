@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+struct config;
 struct event_base;
 
 #define FILTER_ADDR_MAX		300	/* "unix:/path" or "inet:host:port": ours */
@@ -30,7 +31,20 @@ struct filter_endpoint {
 	bool			 is_unix;
 	struct sockaddr_storage	 ss;	/* inet: the resolved address */
 	socklen_t		 sslen;
+	char			 err[160];	/* not "": could not be parsed or
+						 * resolved; every connect fails so */
 };
+
+/* The filter daemons of a configuration, parsed before the chroot. */
+struct filter_endpoints {
+	struct filter_endpoint	 clamd;		/* text "" = none */
+	struct filter_endpoint	*milters;
+	size_t			 nmilters;
+};
+/* Never fails: an address that cannot be used keeps its reason in err. */
+void	filter_endpoints_load(const struct config *cfg,
+	    struct filter_endpoints *eps);
+void	filter_endpoints_free(struct filter_endpoints *eps);
 
 /*
  * Parses addr and, for inet, resolves the host (getaddrinfo, first
@@ -45,7 +59,6 @@ int	filter_endpoint_parse(const char *addr, struct filter_endpoint *ep,
  * unix endpoints are connected directly.
  */
 void	filter_conn_set_broker(struct event_base *base, int ctl_fd);
-struct config;
 struct ipc_msg;
 /* The worker's side of the answer: the reader of the control socket
  * (server/dirconn.c) hands over every IPCM_FILTER_SOCKET; m->fd becomes
