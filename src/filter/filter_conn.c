@@ -37,6 +37,7 @@ filter_split_hostport(const char *s, char *host, size_t hostlen,
 {
 	const char *colon, *h = s;
 	size_t hl;
+	long pn;
 
 	if (*s == '[') {
 		const char *rb = strchr(s, ']');
@@ -59,7 +60,9 @@ filter_split_hostport(const char *s, char *host, size_t hostlen,
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	snprintf(port, portlen, "%s", colon + 1);
-	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
+	/* Digits only and shorter than portlen: strtol cannot overflow. */
+	pn = strtol(port, NULL, 10);
+	return pn > 0 && pn < 65536 ? 0 : -1;
 }
 
 static int
@@ -166,10 +169,9 @@ filter_connect_direct(struct event_base *base, const struct filter_endpoint *ep,
 	if (ep->err[0] != '\0' || ep->sslen == 0)
 		c->err = ep->err[0] != '\0' ? ep->err : "no address";
 	else if ((c->fd = socket(ep->ss.ss_family, SOCK_STREAM |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		c->err = strerror(errno);
-	else if (connect(c->fd, (const struct sockaddr *)&ep->ss,
-	    ep->sslen) == -1 && errno != EINPROGRESS) {
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+	    (connect(c->fd, (const struct sockaddr *)&ep->ss,
+	    ep->sslen) == -1 && errno != EINPROGRESS)) {
 		/* A unix socket whose backlog is full says EAGAIN: a
 		 * failure too, as a worker must not spin on it. */
 		c->err = strerror(errno);
