@@ -37,7 +37,6 @@ filter_split_hostport(const char *s, char *host, size_t hostlen,
 {
 	const char *colon, *h = s;
 	size_t hl;
-	long pn;
 
 	if (*s == '[') {
 		const char *rb = strchr(s, ']');
@@ -60,9 +59,11 @@ filter_split_hostport(const char *s, char *host, size_t hostlen,
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	snprintf(port, portlen, "%s", colon + 1);
-	/* Digits only and shorter than portlen: strtol cannot overflow. */
-	pn = strtol(port, NULL, 10);
-	return pn > 0 && pn < 65536 ? 0 : -1;
+	{
+		long n = strtol(port, NULL, 10);
+
+		return n > 0 && n < 65536 ? 0 : -1;
+	}
 }
 
 static int
