@@ -246,9 +246,9 @@ filter_broker_connect(const char *addr, char *why, size_t whylen)
 	/* A unix connect completes at once or not at all: EAGAIN means the
 	 * daemon's backlog is full, and the master must never wait on it. */
 	if (errno == EAGAIN || errno == EINPROGRESS)
-		snprintf(why, whylen, "connect: backlog full");
+		snprintf(why, whylen, "backlog full");
 	else
-		snprintf(why, whylen, "connect: %s", strerror(errno));
+		snprintf(why, whylen, "%s", strerror(errno));
 	close(fd);
 	return -1;
 }
