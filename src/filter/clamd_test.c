@@ -196,6 +196,9 @@ fake_read(struct bufferevent *bev, void *arg)
 	if (f->mode == FAKE_ANSWER)
 		fake_send_answer(f);
 	else if (f->mode == FAKE_CLOSE_AT_END) {
+		if (f->answer != NULL)
+			assert_int_equal(send(bufferevent_getfd(bev), f->answer,
+			    f->answer_len, 0), (ssize_t)f->answer_len);
 		bufferevent_free(f->bev);
 		f->bev = NULL;
 	}
@@ -460,48 +463,6 @@ test_scan_clean_framing(void **state)
 	close(fd);
 }
 
-static void
-test_scan_found(void **state)
-{
-	struct fake f;
-	struct filter_endpoint ep;
-	struct result res = { 0 };
-	int fd = make_file("msg", "", 68, "");
-	struct clamd_scan *s;
-
-	(void)state;
-	fake_start(&f, FAKE_ANSWER, "stream: Eicar-Test-Signature FOUND", &ep);
-	s = clamd_scan_start(base, &ep, fd, 0, 68, done_cb, &res);
-	assert_non_null(s);
-	run_until(&res.calls, 5000);
-	assert_int_equal(res.calls, 1);
-	assert_int_equal(res.r, CLAMD_FOUND);
-	assert_string_equal(res.detail, "Eicar-Test-Signature");
-	assert_int_equal(f.nchunks, 1);
-	fake_stop(&f);
-	close(fd);
-}
-
-static void
-test_scan_error_reply(void **state)
-{
-	struct fake f;
-	struct filter_endpoint ep;
-	struct result res = { 0 };
-	int fd = make_file("msg", "", 100, "");
-	struct clamd_scan *s;
-
-	(void)state;
-	fake_start(&f, FAKE_ANSWER, "INSTREAM size limit exceeded. ERROR", &ep);
-	s = clamd_scan_start(base, &ep, fd, 0, 100, done_cb, &res);
-	assert_non_null(s);
-	run_until(&res.calls, 5000);
-	assert_int_equal(res.r, CLAMD_ERROR);
-	assert_string_equal(res.detail, "INSTREAM size limit exceeded.");
-	fake_stop(&f);
-	close(fd);
-}
-
 /* An empty range: the command and the zero-length chunk only. */
 static void
 test_scan_empty(void **state)
@@ -525,29 +486,46 @@ test_scan_empty(void **state)
 	close(fd);
 }
 
+/* One scan of n bytes against a fake in mode: the result, and a detail
+ * holding want. */
 static void
-scan_expect_error(enum fake_mode mode, const char *answer, size_t answer_len,
-    size_t n, const char *want)
+scan_expect(enum fake_mode mode, const char *answer, size_t answer_len,
+    size_t n, enum clamd_result want_r, const char *want)
 {
 	struct fake f;
 	struct filter_endpoint ep;
 	struct result res = { 0 };
 	int fd = make_file("msg", "", n, "");
-	struct clamd_scan *s;
 
 	fake_start(&f, mode, answer, &ep);
 	f.answer_len = answer_len;
-	s = clamd_scan_start(base, &ep, fd, 0, n, done_cb, &res);
-	assert_non_null(s);
+	assert_non_null(clamd_scan_start(base, &ep, fd, 0, n, done_cb, &res));
 	run_until(&res.calls, 5000);
 	assert_int_equal(res.calls, 1);
-	assert_int_equal(res.r, CLAMD_ERROR);
+	assert_int_equal(res.r, want_r);
 	if (strstr(res.detail, want) == NULL)
 		fail_msg("detail \"%s\" lacks \"%s\"", res.detail, want);
 	run_until(NULL, 30);
 	assert_int_equal(res.calls, 1);
 	fake_stop(&f);
 	close(fd);
+}
+
+static void
+scan_expect_error(enum fake_mode mode, const char *answer, size_t answer_len,
+    size_t n, const char *want)
+{
+	scan_expect(mode, answer, answer_len, n, CLAMD_ERROR, want);
+}
+
+static void
+test_scan_found_and_error(void **state)
+{
+	(void)state;
+	scan_expect(FAKE_ANSWER, "stream: Eicar-Test-Signature FOUND", 0, 68,
+	    CLAMD_FOUND, "Eicar-Test-Signature");
+	scan_expect(FAKE_ANSWER, "INSTREAM size limit exceeded. ERROR", 0, 100,
+	    CLAMD_ERROR, "INSTREAM size limit exceeded.");
 }
 
 static void
@@ -558,7 +536,8 @@ test_scan_eof(void **state)
 	scan_expect_error(FAKE_CLOSE_AT_END, NULL, 0, 1000,
 	    "closed the connection without an answer");
 	/* Half an answer, then EOF: no verdict. */
-	scan_expect_error(FAKE_CLOSE_AT_END, NULL, 0, 10, "without an answer");
+	scan_expect_error(FAKE_CLOSE_AT_END, "stream: O", 9, 10,
+	    "without an answer");
 }
 
 /* No NUL within CLAMD_REPLY_MAX bytes: refused, not buffered. */
@@ -796,8 +775,7 @@ main(void)
 		cmocka_unit_test(test_parse_unexpected),
 		cmocka_unit_test(test_parse_detail_bounded),
 		cmocka_unit_test(test_scan_clean_framing),
-		cmocka_unit_test(test_scan_found),
-		cmocka_unit_test(test_scan_error_reply),
+		cmocka_unit_test(test_scan_found_and_error),
 		cmocka_unit_test(test_scan_empty),
 		cmocka_unit_test(test_scan_eof),
 		cmocka_unit_test(test_scan_answer_too_long),
