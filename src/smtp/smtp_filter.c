@@ -24,6 +24,7 @@
 #include "queue/queue.h"
 #include "smtp/smtp_checks.h"
 #include "smtp/smtp_filter.h"
+#include "smtp/smtp_notice.h"
 #include "smtp/smtp_session.h"
 
 #define SMTP_FILTER_COPY	(64 * 1024)	/* rewrite copy piece: ours */
@@ -37,7 +38,6 @@ struct smtp_filter {
 	bool			 clamd_done;
 	struct milter_run	*milter;
 	size_t			 milter_i;
-	const char		**rcpts;	/* borrowed from the session */
 	struct milter_mod	*mods;		/* every milter's, in order */
 	size_t			 nmods;
 	int			 body_fd;	/* a milter's new body, or -1 */
@@ -629,6 +629,9 @@ smtp_filter_decide(struct smtp_session *s)
 	f->decider = h;
 	memset(&f->d, 0, sizeof(f->d));
 	f->d.verdict = h != NULL ? h->verdict : FV_ACCEPT;
+	/* Before quarantine replaces the recipients: they are the ones told. */
+	if (f->d.verdict > FV_ACCEPT && f->d.verdict != FV_TEMPFAIL)
+		smtp_notice_send(s, h, f->d.verdict);
 	if (f->d.verdict == FV_REJECT || f->d.verdict == FV_TEMPFAIL) {
 		smtp_filter_reply(&f->d, h);
 		smtp_filter_finish(s);

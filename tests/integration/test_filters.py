@@ -235,3 +235,45 @@ def test_filters_off(make_postern):
     p = make_postern(extra="filters = { attachments = { block = []; }; };")
     assert send(p, mime([TEXT, TRICKS["uppercase"]], subject="off")) == (250, "")
     p.wait_messages("bob@example.org", 1)
+
+
+def test_notify_recipient_of_a_refused_message(make_postern):
+    p = make_postern(extra='filters = { attachments = { notify = ["recipient"]; }; };')
+    code, _ = send(p, mime([TEXT, TRICKS["name_only"]], subject="told"))
+    assert code == 554
+    got = p.wait_messages("bob@example.org", 1)
+    assert b"From: Mail Delivery System <MAILER-DAEMON@" in got[0]
+    assert b"A message for you was blocked" in got[0]
+    assert b"x.exe" in got[0] and b"Auto-Submitted: auto-generated" in got[0]
+    assert b"Return-Path: <>" in got[0]
+
+
+def test_notify_sender_who_authenticated(make_postern):
+    p = make_postern(extra='filters = { attachments = { action = "discard";'
+                           ' notify = ["sender"]; }; };')
+    with p.submission() as c:
+        c.sendmail("alice@example.org", ["bob@example.org"],
+                   mime([TEXT, TRICKS["uppercase"]], subject="mine"))
+    got = p.wait_messages("alice@example.org", 1)
+    assert b"Your message was not delivered" in got[0]
+    assert b"was discarded" in got[0] and b"INVOICE.EXE" in got[0]
+    assert p.messages("bob@example.org") == []
+
+
+def test_notify_sender_from_outside_obeys_bounces_policy(make_postern):
+    off = make_postern(extra='domain_defaults = { bounces = "disabled"; };\n'
+                             'filters = { attachments = { action = "discard";'
+                             ' notify = ["sender"]; }; };')
+    code, _ = send(off, mime([TEXT, TRICKS["uppercase"]], subject="x"),
+                   sender="carol@remote.example")
+    assert code == 250
+    line = off.wait_log("event=filter_notice")
+    assert "result=suppressed" in line
+    on = make_postern(extra='domain_defaults = { bounces = "enabled"; };\n'
+                            'filters = { attachments = { action = "discard";'
+                            ' notify = ["sender"]; }; };')
+    code, _ = send(on, mime([TEXT, TRICKS["uppercase"]], subject="y"),
+                   sender="carol@remote.example")
+    assert code == 250
+    line = on.wait_log("event=filter_notice")
+    assert "result=queued" in line and "carol@remote.example" in line
