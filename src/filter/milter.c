@@ -139,6 +139,8 @@ milter_finish(struct milter_run *r, enum milter_verdict v)
 		milter_result_drop_mods(&r->res);
 	if (v == MILTER_ACCEPT || v == MILTER_DISCARD || v == MILTER_ERROR)
 		r->res.reply[0] = '\0';
+	if (r->bev != NULL)
+		bufferevent_disable(r->bev, EV_READ | EV_WRITE);
 	if (r->bev != NULL && v != MILTER_ERROR) {
 		buf_reset(&r->pkt);
 		if (r->step != MILTER_STEP_EOB)
@@ -151,8 +153,6 @@ milter_finish(struct milter_run *r, enum milter_verdict v)
 		(void)evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, bufferevent_getfd(r->bev));
 	}
-	if (r->bev != NULL)
-		bufferevent_disable(r->bev, EV_READ | EV_WRITE);
 	(void)evtimer_del(r->timer);
 	r->finished = true;
 	r->awaiting = false;
