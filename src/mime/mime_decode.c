@@ -46,10 +46,34 @@ mime_b64_init(struct mime_b64 *d)
 }
 
 /*
- * Four digits at once while the quantum is empty (nearly all of a
- * well-formed body); one digit at a time around junk and line ends. A
- * '=' ends the quantum; decoding goes on after it, as several clients do
- * with concatenated base64: a filter had better see what they may show.
+ * Four digits at once while the quantum is empty: nearly all of a
+ * well-formed body, a line of 76 digits at a time. Returns where it
+ * stopped: junk, a line end, the end of in, or o full.
+ */
+static size_t
+mime_b64_quads(const unsigned char *s, size_t i, size_t len, unsigned char *o,
+    size_t *n, size_t omax)
+{
+	while (len - i >= 4 && *n + 3 <= omax) {
+		unsigned a = mime_b64_tbl[s[i]], b = mime_b64_tbl[s[i + 1]];
+		unsigned c = mime_b64_tbl[s[i + 2]], d = mime_b64_tbl[s[i + 3]];
+		unsigned v;
+
+		if (a == 0 || b == 0 || c == 0 || d == 0)
+			break;
+		v = ((a - 1) << 18) + ((b - 1) << 12) + ((c - 1) << 6) + (d - 1);
+		o[(*n)++] = (unsigned char)(v >> 16);
+		o[(*n)++] = (unsigned char)(v >> 8);
+		o[(*n)++] = (unsigned char)v;
+		i += 4;
+	}
+	return i;
+}
+
+/*
+ * Then one digit at a time around junk and line ends. A '=' ends the
+ * quantum; decoding goes on after it, as several clients do with
+ * concatenated base64: a filter had better see what they may show.
  */
 int
 mime_b64_feed(struct mime_b64 *d, const char *in, size_t len, struct buf *out)
@@ -66,27 +90,21 @@ mime_b64_feed(struct mime_b64 *d, const char *in, size_t len, struct buf *out)
 			rc |= buf_append(out, o, n);
 			n = 0;
 		}
-		if (d->nbits == 0 && len - i >= 4 && mime_b64_tbl[s[i]] &&
-		    mime_b64_tbl[s[i + 1]] && mime_b64_tbl[s[i + 2]] &&
-		    mime_b64_tbl[s[i + 3]]) {
-			v = (unsigned)(mime_b64_tbl[s[i]] - 1) << 18 |
-			    (unsigned)(mime_b64_tbl[s[i + 1]] - 1) << 12 |
-			    (unsigned)(mime_b64_tbl[s[i + 2]] - 1) << 6 |
-			    (unsigned)(mime_b64_tbl[s[i + 3]] - 1);
-			o[n++] = (unsigned char)(v >> 16);
-			o[n++] = (unsigned char)(v >> 8);
-			o[n++] = (unsigned char)v;
-			i += 4;
-			continue;
+		if (d->nbits == 0) {
+			size_t k = mime_b64_quads(s, i, len, o, &n, sizeof(o));
+
+			if (k > i) {
+				i = k;
+				continue;
+			}
 		}
-		v = mime_b64_tbl[s[i]];
+		v = mime_b64_tbl[s[i++]];
 		if (v == 0) {
-			if (s[i] == '=') {
+			if (s[i - 1] == '=') {
 				d->done = true;
 				d->acc = 0;
 				d->nbits = 0;
 			}
-			i++;
 			continue;
 		}
 		d->acc = (d->acc << 6 | (v - 1)) & 0xffffff;
@@ -96,7 +114,6 @@ mime_b64_feed(struct mime_b64 *d, const char *in, size_t len, struct buf *out)
 			o[n++] = (unsigned char)(d->acc >> d->nbits);
 			d->acc &= (1u << d->nbits) - 1;
 		}
-		i++;
 	}
 	if (n > 0)
 		rc |= buf_append(out, o, n);
@@ -120,6 +137,8 @@ struct mime_qp_out {
 static void
 mime_qp_put(struct mime_qp_out *w, const char *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->n + n > sizeof(w->o)) {
 		w->rc |= buf_append(w->out, w->o, w->n);
 		w->n = 0;
@@ -162,7 +181,7 @@ mime_qp_escape(struct mime_qp *d, char c, struct mime_qp_out *w)
 		hi = mime_hexval((unsigned char)d->pend[1]);
 		lo = mime_hexval((unsigned char)c);
 		d->npend = 0;
-		if (lo >= 0) {
+		if (hi >= 0 && lo >= 0) {
 			char b = (char)(hi << 4 | lo);
 
 			mime_qp_put(w, &b, 1);
@@ -191,11 +210,41 @@ mime_qp_escape(struct mime_qp *d, char c, struct mime_qp_out *w)
 	return false;
 }
 
+/* Bytes that are not themselves: '=', blanks and CR (maybe padding), LF. */
+static const unsigned char mime_qp_special[256] = {
+	['='] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
+/*
+ * The end of the run of plain bytes from in[i], copied in one go: blanks
+ * belong to it when a plain byte follows them (they are not at a line
+ * end), so that a line of words is one run, not one per word.
+ */
+static size_t
+mime_qp_run(const char *in, size_t i, size_t len)
+{
+	while (i < len) {
+		size_t k = i;
+
+		if (!mime_qp_special[(unsigned char)in[i]]) {
+			i++;
+			continue;
+		}
+		while (k < len && (in[k] == ' ' || in[k] == '\t'))
+			k++;
+		if (k == i || k == len ||
+		    mime_qp_special[(unsigned char)in[k]])
+			break;
+		i = k + 1;
+	}
+	return i;
+}
+
 int
 mime_qp_feed(struct mime_qp *d, const char *in, size_t len, struct buf *out)
 {
 	struct mime_qp_out w = { .out = out };
-	size_t i = 0;
+	size_t i = 0, j;
 
 	while (i < len) {
 		char c = in[i];
@@ -203,6 +252,12 @@ mime_qp_feed(struct mime_qp *d, const char *in, size_t len, struct buf *out)
 		if (d->npend > 0) {
 			if (mime_qp_escape(d, c, &w))
 				i++;
+			continue;
+		}
+		if ((j = mime_qp_run(in, i, len)) > i) {
+			mime_qp_flush_blanks(d, &w);
+			mime_qp_put(&w, in + i, j - i);
+			i = j;
 			continue;
 		}
 		if (mime_qp_blank(c)) {
@@ -214,12 +269,9 @@ mime_qp_feed(struct mime_qp *d, const char *in, size_t len, struct buf *out)
 			d->nblanks = 0;		/* rule 3: trailing blanks go */
 			mime_qp_put(&w, "\n", 1);
 		} else {
-			mime_qp_flush_blanks(d, &w);
-			if (c == '=') {
-				d->pend[0] = '=';
-				d->npend = 1;
-			} else
-				mime_qp_put(&w, &c, 1);
+			mime_qp_flush_blanks(d, &w);	/* c is '=' */
+			d->pend[0] = '=';
+			d->npend = 1;
 		}
 		i++;
 	}

@@ -361,7 +361,9 @@ mime_param_cfws(struct span s, size_t i)
 static char
 mime_param_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
 }
 
 static size_t

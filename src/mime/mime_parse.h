@@ -78,7 +78,9 @@ struct mime_callbacks {
 	/*
 	 * One header field of the part being read (before part() for that
 	 * part): name as written, value unfolded (RFC 5322 2.2.3) and
-	 * RFC 2047 decoded. Optional. Return false to stop the parse.
+	 * RFC 2047 decoded (an encoded word may decode to any byte, LF
+	 * and NUL included), cut at 64 KiB. Optional. Return false to stop
+	 * the parse.
 	 */
 	bool	(*header)(void *arg, const char *path, struct span name,
 		    struct span value);

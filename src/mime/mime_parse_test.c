@@ -274,7 +274,7 @@ static void
 test_corpus(void **state)
 {
 	bool write = getenv("MIME_EXPECT_WRITE") != NULL;
-	char *names[256];
+	char *names[256] = { NULL };
 	size_t n = 0;
 	struct dirent *de;
 	DIR *d = opendir(CORPUS);
@@ -301,7 +301,7 @@ test_corpus(void **state)
 static enum mime_rc
 parse_rc(const char *msg, size_t len, struct buf *t)
 {
-	const char *r = t->data;
+	const char *r;
 	enum mime_rc rc;
 
 	transcript_all("generated", msg, len, -1, t);
@@ -355,19 +355,20 @@ test_depth_limit(void **state)
 static void
 header_of(struct buf *m, size_t total)
 {
+	char line[1000];
 	size_t r;
 
 	buf_append_str(m, "Content-Type: text/plain\n");
-	r = total - m->len - 1;
-	while (r > 0) {
-		size_t n = r > 1000 ? 1000 : r;
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "X-Pad: ", 7);
+	for (r = total - m->len - 1; r > 0;) {
+		size_t n = r > sizeof(line) ? sizeof(line) : r;
 
-		if (r > n && r - n < 9)
-			n -= 10;	/* leave room for a last line */
-		buf_append_str(m, "X-Pad: ");
-		for (size_t i = 8; i < n; i++)
-			buf_append(m, "a", 1);
-		buf_append(m, "\n", 1);
+		if (r > sizeof(line) && r - sizeof(line) < 9)
+			n = sizeof(line) - 10;	/* room for a last line */
+		line[n - 1] = '\n';
+		buf_append(m, line, n);
+		line[n - 1] = 'a';
 		r -= n;
 	}
 	buf_append_str(m, "\nbody\n");
@@ -541,6 +542,122 @@ test_stop(void **state)
 	    "too many MIME parts");
 }
 
+/* A name longer than MIME_NAME_MAX is cut, never inside a character. */
+static void
+test_name_limit(void **state)
+{
+	struct buf m, t, want;
+
+	(void)state;
+	buf_init(&m, 1 << 16);
+	buf_init(&want, 1 << 16);
+	buf_append_str(&m, "Content-Disposition: attachment; filename=\"");
+	for (size_t i = 0; i < MIME_NAME_MAX + 100; i++)
+		buf_append(&m, "a", 1);
+	buf_append_str(&m, "\"; filename*=utf-8''");
+	for (size_t i = 0; i < MIME_NAME_MAX - 1; i++)
+		buf_append(&m, "b", 1);
+	buf_append_str(&m, "%C3%A9\n\nx\n");
+	transcript_all("name-limit", m.data, m.len, -1, &t);
+	buf_append_str(&want, "N [] ");
+	for (size_t i = 0; i < MIME_NAME_MAX; i++)
+		buf_append(&want, "a", 1);
+	buf_append_str(&want, "\nN [] ");
+	for (size_t i = 0; i < MIME_NAME_MAX - 1; i++)
+		buf_append(&want, "b", 1);
+	buf_append_str(&want, "\nB [] x");
+	assert_non_null(strstr(t.data, want.data));
+	buf_free(&t);
+	buf_free(&m);
+	buf_free(&want);
+}
+
+/* A header value is given to header() cut at 64 KiB. */
+static void
+test_value_cut(void **state)
+{
+	struct buf m, t;
+	const char *h, *e;
+
+	(void)state;
+	buf_init(&m, 1 << 20);
+	buf_append_str(&m, "Subject: ");
+	for (size_t i = 0; i < 100000; i++)
+		buf_append(&m, i % 70 == 69 ? "\n " : "s", i % 70 == 69 ? 2 : 1);
+	buf_append_str(&m, "\nX: after\n\nbody\n");
+	transcript_all("value-cut", m.data, m.len, -1, &t);
+	h = strstr(t.data, "H [] Subject: ");
+	assert_non_null(h);
+	e = strchr(h, '\n');
+	assert_int_equal(e - h, strlen("H [] Subject: ") + 64 * 1024);
+	assert_non_null(strstr(e, "\nH [] X: after\nP [] d=0 text/plain"));
+	buf_free(&t);
+	buf_free(&m);
+}
+
+static void
+b64_encode(const struct buf *in, struct buf *out)
+{
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)in->data;
+
+	for (size_t i = 0; i < in->len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		char o[4];
+
+		if (i + 1 < in->len)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < in->len)
+			v |= p[i + 2];
+		o[0] = tbl[v >> 18 & 63];
+		o[1] = tbl[v >> 12 & 63];
+		o[2] = i + 1 < in->len ? tbl[v >> 6 & 63] : '=';
+		o[3] = i + 2 < in->len ? tbl[v & 63] : '=';
+		buf_append(out, o, 4);
+		if (i % 57 == 54)
+			buf_append(out, "\n", 1);
+	}
+	buf_append(out, "\n", 1);
+}
+
+/* levels base64 message/rfc822 parts, each encoding the next. */
+static void
+b64_chain(struct buf *m, unsigned levels)
+{
+	struct buf in;
+
+	buf_reset(m);
+	buf_append_str(m, "Subject: deep\n\nbody\n");
+	for (unsigned i = 0; i < levels; i++) {
+		buf_init(&in, 1 << 22);
+		buf_append(&in, m->data, m->len);
+		buf_reset(m);
+		buf_append_str(m, "Content-Type: message/rfc822\n"
+		    "Content-Transfer-Encoding: base64\n\n");
+		b64_encode(&in, m);
+		buf_free(&in);
+	}
+}
+
+static void
+test_b64_chain(void **state)
+{
+	struct buf m, t;
+
+	(void)state;
+	buf_init(&m, 1 << 22);
+	b64_chain(&m, MIME_DEPTH_MAX);
+	assert_int_equal(parse_rc(m.data, m.len, &t), MIME_OK);
+	assert_non_null(strstr(t.data, "H [] Subject: deep\nP [] d=16 "
+	    "text/plain id\nB [] body\\n\n"));
+	buf_free(&t);
+	b64_chain(&m, MIME_DEPTH_MAX + 1);
+	assert_int_equal(parse_rc(m.data, m.len, &t), MIME_ERR_DEPTH);
+	buf_free(&t);
+	buf_free(&m);
+}
+
 /* ---- throughput: printed for the record, never asserted ---------------- */
 
 static bool
@@ -581,7 +698,8 @@ bench_mbs(const char *msg, size_t len, unsigned rounds)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_true(sink > 0);
 	return (double)len * rounds / 1e6 /
-	    ((double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+	    ((double)(b.tv_sec - a.tv_sec) +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
 }
 
 static void
@@ -649,6 +767,9 @@ main(void)
 		cmocka_unit_test(test_boundary_limit),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_name_limit),
+		cmocka_unit_test(test_value_cut),
+		cmocka_unit_test(test_b64_chain),
 		cmocka_unit_test(test_throughput),
 	};
 

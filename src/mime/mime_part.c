@@ -360,12 +360,13 @@ void
 mime_ent_content(struct mime_parser *p, struct mime_ent *e, unsigned j,
     const char *data, size_t len)
 {
-	if (e->container && j == e->hl)
+	bool leaf = e->st == MIME_ENT_LEAF;
+
+	if ((e->container && j == e->hl) ||
+	    (leaf && e->pi.cte != MIME_CTE_IDENTITY))
 		mime_ent_decode(p, e, data, len);
-	else if (e->st != MIME_ENT_LEAF)
+	else if (!leaf)
 		return;			/* preamble, epilogue: not content */
-	else if (e->pi.cte != MIME_CTE_IDENTITY)
-		mime_ent_decode(p, e, data, len);
 	else if (p->cb.body != NULL &&
 	    !p->cb.body(p->cb.arg, &e->pi, data, len))
 		mime_fail(p, MIME_ERR_STOPPED);
