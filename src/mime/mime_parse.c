@@ -283,9 +283,11 @@ mime_hdr_line(struct mime_parser *p, unsigned j)
 
 	if (n > 0 && s[n - 1] == '\n')
 		n--;
+	/* Delimiters as in content lines: past MIME_LINE_MAX, only as a
+	 * delimiter padded with blanks (see mime_win_full()). */
 	if (n == 0 || (n == 1 && s[0] == '\r'))
 		mime_hdr_end(p, j);
-	else if (n <= MIME_LINE_MAX && mime_bnd_match(p, j, s, n, false, &m)) {
+	else if (mime_bnd_match(p, j, s, n, n > MIME_LINE_MAX, &m)) {
 		mime_hdr_cut(&p->hdr, p->line_off);
 		mime_bnd_hit(p, j, &m);
 	} else if (!mime_hdr_fieldish(s, n))

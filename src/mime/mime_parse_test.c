@@ -495,6 +495,17 @@ test_long_lines(void **state)
 	assert_int_equal(parse_rc(m.data, m.len, &t), MIME_OK);
 	assert_non_null(strstr(t.data, "B [1] one\nE [1]\nP [2]"));
 	buf_free(&t);
+	/* The same in a header section: it ends the part there. */
+	buf_reset(&m);
+	buf_append_str(&m, "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nX: y\n--b");
+	for (size_t i = 0; i < 2 * MIME_LINE_MAX; i++)
+		buf_append(&m, " ", 1);
+	buf_append_str(&m, "\n\ntwo\n--b--\n");
+	assert_int_equal(parse_rc(m.data, m.len, &t), MIME_OK);
+	assert_non_null(strstr(t.data, "H [1] X: y\nP [1] d=1 text/plain id\n"
+	    "E [1]\nP [2] d=1 text/plain id\nB [2] two\nE [2]\n"));
+	buf_free(&t);
 	/* Not a delimiter when something else follows the blanks. */
 	buf_reset(&m);
 	padded(&m, 2 * MIME_LINE_MAX, ' ', "x");

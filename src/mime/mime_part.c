@@ -13,6 +13,11 @@
 #include "mime/mime_int.h"
 #include "mime/mime_parse.h"
 
+/*
+ * Opens a part at the next depth, reading its header section from layer
+ * hl. The limits stop a message built to cost us a slot and callbacks
+ * per byte: past them the parse ends with the error, the filter rejects.
+ */
 void
 mime_ent_push(struct mime_parser *p, const char *path, bool in_digest,
     unsigned hl)
