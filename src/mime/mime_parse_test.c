@@ -615,7 +615,7 @@ b64_encode(const struct buf *in, struct buf *out)
 
 	for (size_t i = 0; i < in->len; i += 3) {
 		unsigned v = (unsigned)p[i] << 16;
-		char o[4];
+		char o[4] = { '=', '=', '=', '=' };
 
 		if (i + 1 < in->len)
 			v |= (unsigned)p[i + 1] << 8;
@@ -623,8 +623,10 @@ b64_encode(const struct buf *in, struct buf *out)
 			v |= p[i + 2];
 		o[0] = tbl[v >> 18 & 63];
 		o[1] = tbl[v >> 12 & 63];
-		o[2] = i + 1 < in->len ? tbl[v >> 6 & 63] : '=';
-		o[3] = i + 2 < in->len ? tbl[v & 63] : '=';
+		if (i + 1 < in->len)
+			o[2] = tbl[v >> 6 & 63];
+		if (i + 2 < in->len)
+			o[3] = tbl[v & 63];
 		buf_append(out, o, 4);
 		if (i % 57 == 54)
 			buf_append(out, "\n", 1);
