@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/xalloc.h"
 #include "filter/filter_conn.h"
+#include "filter/filter_conn_int.h"
 
 struct filter_conn {
 	struct event_base	*base;
@@ -26,6 +27,7 @@ struct filter_conn {
 	filter_conn_fn		 done;
 	void			*arg;
 	const char		*err;		/* a failure found at once */
+	struct filter_broker_req *breq;		/* unix, through the master */
 };
 
 /* "host:port" or "[v6]:port" into host and port; 0 or -1. */
@@ -57,7 +59,11 @@ filter_split_hostport(const char *s, char *host, size_t hostlen,
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	snprintf(port, portlen, "%s", colon + 1);
-	return atoi(port) > 0 && atoi(port) < 65536 ? 0 : -1;
+	{
+		long n = strtol(port, NULL, 10);
+
+		return n > 0 && n < 65536 ? 0 : -1;
+	}
 }
 
 static int
@@ -164,10 +170,9 @@ filter_connect_direct(struct event_base *base, const struct filter_endpoint *ep,
 	if (ep->err[0] != '\0' || ep->sslen == 0)
 		c->err = ep->err[0] != '\0' ? ep->err : "no address";
 	else if ((c->fd = socket(ep->ss.ss_family, SOCK_STREAM |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		c->err = strerror(errno);
-	else if (connect(c->fd, (const struct sockaddr *)&ep->ss,
-	    ep->sslen) == -1 && errno != EINPROGRESS) {
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+	    (connect(c->fd, (const struct sockaddr *)&ep->ss,
+	    ep->sslen) == -1 && errno != EINPROGRESS)) {
 		/* A unix socket whose backlog is full says EAGAIN: a
 		 * failure too, as a worker must not spin on it. */
 		c->err = strerror(errno);
@@ -183,11 +188,32 @@ filter_connect_direct(struct event_base *base, const struct filter_endpoint *ep,
 	return c;
 }
 
+/* The broker's answer: the request is already freed. */
+static void
+filter_conn_brokered(void *arg, int fd, const char *err)
+{
+	struct filter_conn *c = arg;
+
+	c->breq = NULL;
+	filter_conn_finish(c, fd, err);
+}
+
 struct filter_conn *
 filter_connect(struct event_base *base, const struct filter_endpoint *ep,
     filter_conn_fn done, void *arg)
 {
-	return filter_connect_direct(base, ep, done, arg);
+	struct filter_conn *c;
+
+	if (!ep->is_unix || !filter_conn_broker_active())
+		return filter_connect_direct(base, ep, done, arg);
+	/* A chrooted worker cannot reach the path: the master connects. */
+	c = xcalloc(1, sizeof(*c));
+	c->base = base;
+	c->fd = -1;
+	c->done = done;
+	c->arg = arg;
+	c->breq = filter_conn_broker_request(ep, filter_conn_brokered, c);
+	return c;
 }
 
 void
@@ -197,6 +223,7 @@ filter_connect_cancel(struct filter_conn **cp)
 
 	if (c == NULL)
 		return;
+	filter_conn_broker_cancel(&c->breq);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->fd != -1)

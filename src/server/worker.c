@@ -18,6 +18,7 @@
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
 #include "queue/queue.h"
+#include "filter/filter_conn.h"
 #include "server/dirconn.h"
 #include "server/worker.h"
 #include "smtp/smtp_session.h"
@@ -134,10 +135,14 @@ worker_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(w->tick, &tv);	/* EV_PERSIST: every 100 ms until idle */
 }
 
+/* The filter daemons, resolved before the chroot (one worker a process). */
+static struct filter_endpoints worker_feps;
+
 int
 worker_prepare(const struct config *cfg, struct event_base **base_out,
     struct dns **dns_out, char *err, size_t errlen)
 {
+	filter_endpoints_load(cfg, &worker_feps);
 	*dns_out = NULL;
 	*base_out = event_base_new();
 	if (*base_out == NULL) {
@@ -165,11 +170,14 @@ worker_run(const struct worker_args *a)
 	if (w.base == NULL)
 		fatal("event_base_new failed");
 	w.smtp = (struct smtp_server){ .cfg = a->cfg, .base = w.base, .tls = a->tls,
-	    .dns = a->dns,
+	    .dns = a->dns, .feps = &worker_feps,
 	    .queued = worker_queued, .queued_arg = &w, .admit = worker_admit,
 	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
 	    .dir_call = worker_dir_call, .dir_arg = &w };
 	w.dirc = dirconn_new(w.base, a->ctl_fd);
+	/* Unix filter sockets are out of the chroot: the master connects
+	 * them; its answers arrive on the socket dirconn reads. */
+	filter_conn_set_broker(w.base, a->ctl_fd);
 	dirconn_first(w.dirc);
 	if (!dirconn_ready(w.dirc))
 		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail",
@@ -201,6 +209,7 @@ worker_run(const struct worker_args *a)
 	free(w.listeners);
 	queue_committer_free(&w.smtp.committer);
 	dirconn_free(&w.dirc);
+	filter_conn_set_broker(NULL, -1);
 	event_free(w.sig_term);
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);

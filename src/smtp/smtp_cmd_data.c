@@ -24,6 +24,7 @@
 #include "mime/mime_header.h"
 #include "queue/queue.h"
 #include "smtp/smtp_checks.h"
+#include "smtp/smtp_filter.h"
 #include "smtp/smtp_session.h"
 
 #define SMTP_DATA_OUT_MAX	(256 * 1024)
@@ -56,24 +57,30 @@ smtp_data_local_keys(const struct smtp_session *s, bool with_quota_only,
  * RCPT replies, so DATA costs no round trip to the directory.
  */
 void
+smtp_data_make_env(struct smtp_session *s, struct queue_env *env)
+{
+	ids_queue(env->id);
+	env->time = (int64_t)time(NULL);
+	env->from = s->from;
+	env->client = s->ip;
+	env->helo = s->helo != NULL ? s->helo : (char *)"";
+	env->auth = s->auth_user != NULL ? s->auth_user : (char *)"";
+	/* For the require_spf policies of bounces and auto-replies. */
+	if (smtp_checks_spf_word(s) != NULL)
+		snprintf(env->spf, sizeof(env->spf), "%s", smtp_checks_spf_word(s));
+	for (size_t i = 0; i < s->ntargets; i++)
+		queue_env_add_rcpt(env, s->targets[i].kind, s->targets[i].orig,
+		    s->targets[i].key);
+}
+
+void
 smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct queue_env env = { 0 };
 	const char *err;
 
 	(void)cmd;
-	ids_queue(env.id);
-	env.time = (int64_t)time(NULL);
-	env.from = s->from;
-	env.client = s->ip;
-	env.helo = s->helo != NULL ? s->helo : (char *)"";
-	env.auth = s->auth_user != NULL ? s->auth_user : (char *)"";
-	/* For the require_spf policies of bounces and auto-replies. */
-	if (smtp_checks_spf_word(s) != NULL)
-		snprintf(env.spf, sizeof(env.spf), "%s", smtp_checks_spf_word(s));
-	for (size_t i = 0; i < s->ntargets; i++)
-		queue_env_add_rcpt(&env, s->targets[i].kind, s->targets[i].orig,
-		    s->targets[i].key);
+	smtp_data_make_env(s, &env);
 	s->qw = queue_writer_open(&env, &err);
 	memcpy(s->queue_id, env.id, sizeof(env.id));
 	/* The strings above are borrowed from the session. */
@@ -89,6 +96,7 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 	buf_init(&s->dout, SMTP_DATA_OUT_MAX);
 	buf_init(&s->hdr, HEADER_SCAN_MAX);
 	s->hdr_done = s->too_big = s->write_failed = false;
+	smtp_filter_begin(s);
 	smtp_session_set_state(s, SMTP_STATE_DATA);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
@@ -255,6 +263,7 @@ smtp_data_sink(struct smtp_session *s)
 		buf_reset(&s->dout);
 		return;
 	}
+	smtp_filter_feed(s, s->dout.data, s->dout.len);
 	if (s->hdr_done) {
 		if (queue_writer_write(s->qw, s->dout.data, s->dout.len) == -1)
 			s->write_failed = true;
@@ -316,6 +325,8 @@ smtp_data_refuse(struct smtp_session *s, int code, const char *esc,
 }
 
 static void smtp_data_commit(struct smtp_session *s);
+static void smtp_data_filtered(struct smtp_session *s,
+	    const struct smtp_filter_decision *d);
 
 /* Is key among the newline-separated keys of f? */
 static bool
@@ -382,6 +393,37 @@ smtp_data_end(struct smtp_session *s)
 		    "detail", "write failed", NULL);
 		smtp_data_refuse(s, 451, "4.3.0", "temporary failure");
 		return;
+	}
+	smtp_filter_end(s, smtp_data_filtered);
+}
+
+/* Accepted and dropped (filter action discard): the client cannot tell. */
+static void
+smtp_data_discard(struct smtp_session *s)
+{
+	char reply[128];
+
+	snprintf(reply, sizeof(reply), "250 2.0.0 Ok: queued as %s",
+	    s->queue_id);
+	smtp_session_log_tx(s, reply);
+	smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue_id);
+	smtp_session_reset_tx(s, NULL);
+}
+
+static void
+smtp_data_filtered(struct smtp_session *s, const struct smtp_filter_decision *d)
+{
+	switch (d->verdict) {
+	case FV_REJECT:
+	case FV_TEMPFAIL:
+		smtp_data_refuse(s, d->code, d->esc, d->text);
+		return;
+	case FV_DISCARD:
+		smtp_data_discard(s);
+		return;
+	case FV_QUARANTINE:
+	case FV_ACCEPT:
+		break;
 	}
 	{
 		struct ipc_msg req;

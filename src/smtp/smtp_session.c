@@ -25,6 +25,7 @@
 #include "ipc/ipc_proto.h"
 #include "queue/queue.h"
 #include "smtp/smtp_checks.h"
+#include "smtp/smtp_filter.h"
 #include "smtp/smtp_session.h"
 
 #define IN(st)	(1u << (st))
@@ -225,6 +226,7 @@ smtp_session_log_tx(struct smtp_session *s, const char *reply)
 	log_line_addf(&l, "size", "%llu", (unsigned long long)s->dec.out_bytes);
 	log_line_add(&l, "msgid", s->msgid != NULL ? s->msgid : "");
 	log_line_add(&l, "spf", smtp_checks_spf_word(s));
+	smtp_filter_log_tx(s, &l);
 	log_line_add(&l, "queue_id", s->queue_id);
 	log_line_add(&l, "reply", reply);
 	log_line_end(&l);
@@ -265,6 +267,7 @@ smtp_session_reset_tx(struct smtp_session *s, const char *why)
 	s->queue_id[0] = '\0';
 	smtp_data_init(&s->dec);
 	smtp_checks_reset_tx(s);
+	smtp_filter_reset(s);
 	if (s->state == SMTP_STATE_MAIL || s->state == SMTP_STATE_RCPT ||
 	    s->state == SMTP_STATE_DATA)
 		smtp_session_set_state(s, SMTP_STATE_READY);

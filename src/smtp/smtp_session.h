@@ -29,6 +29,8 @@ struct queue_committer;
 struct queue_writer;
 struct dns;
 struct smtp_checks;
+struct smtp_filter;
+struct filter_endpoints;
 
 /* A mailbox or remote address a message goes to, as the directory
  * process decided it (ipc_proto.h IPCM_RCPT). */
@@ -53,6 +55,8 @@ struct smtp_server {
 	void			*dir_arg;
 	struct queue_committer	*committer;
 	struct dns		*dns;		/* the checks' lookups; NULL = none */
+	/* clamd and the milters (filters.*), NULL = none */
+	const struct filter_endpoints *feps;
 	/* Called after a message is durable, to wake the queue manager. */
 	void			(*queued)(void *arg, const char *queue_id);
 	void			*queued_arg;
@@ -133,6 +137,7 @@ struct smtp_session {
 	char			*msgid;
 	char			*auth_try_user;	/* during an AUTH exchange */
 	struct smtp_checks	*checks;	/* DNS checks, NULL until needed */
+	struct smtp_filter	*filt;		/* content filters, NULL = none */
 
 	struct smtp_session	*next, *prev;	/* srv->sessions */
 };
@@ -187,6 +192,9 @@ void	smtp_auth_line_login_user(struct smtp_session *s, struct span b64);
 void	smtp_cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd);
 void	smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd);
 void	smtp_cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd);
+/* The queue envelope of the transaction (a fresh id; strings borrowed
+ * from the session: clear only rcpts). */
+void	smtp_data_make_env(struct smtp_session *s, struct queue_env *env);
 /* Feeds buffered DATA bytes; returns false when it must stop reading. */
 bool	smtp_data_consume(struct smtp_session *s);
 
