@@ -58,7 +58,8 @@ struct mime_part_info {
 	unsigned	 depth;		/* 0 = the message, +1 per multipart or message level */
 	const char	*type;		/* "text/plain" (lower case, parameters cut);
 					 * the RFC 2045 5.2 / RFC 2046 5.1.5 default
-					 * when absent or invalid */
+					 * when absent or invalid (a multipart
+					 * without a boundary is invalid) */
 	enum mime_cte	 cte;
 	bool		 multipart;	/* type is multipart/... (has children) */
 	bool		 message;	/* message/rfc822 or message/global: its

@@ -262,19 +262,23 @@ void
 mime_ent_header_done(struct mime_parser *p, struct mime_ent *e,
     struct span hdr)
 {
-	bool have_ct = false;
+	bool have_ct = false, valid;
 
 	buf_reset(&p->ctv);
 	mime_ent_fields(p, e, hdr, &have_ct);
 	if (p->rc != MIME_OK)
 		return;
+	valid = have_ct && mime_content_type((struct span){ buf_cstr(&p->ctv),
+	    p->ctv.len }, e->type, sizeof(e->type));
+	if (valid && strncmp(e->type, "multipart/", 10) == 0) {
+		mime_ent_boundary(p, e);
+		/* Without a boundary it has no parts: one part of text. */
+		valid = e->pi.multipart;
+	}
 	/* RFC 2045 5.2, RFC 2046 5.1.5: the default when absent or invalid. */
-	if (!have_ct || !mime_content_type((struct span){ buf_cstr(&p->ctv),
-	    p->ctv.len }, e->type, sizeof(e->type)))
+	if (!valid)
 		(void)snprintf(e->type, sizeof(e->type), "%s", e->in_digest ?
 		    "message/rfc822" : "text/plain");
-	if (strncmp(e->type, "multipart/", 10) == 0)
-		mime_ent_boundary(p, e);
 	e->pi.message = strcmp(e->type, "message/rfc822") == 0 ||
 	    strcmp(e->type, "message/global") == 0;
 	mime_ent_names_done(e);
