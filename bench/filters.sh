@@ -213,6 +213,7 @@ run() {
 	now=$(workers_now | sort -n | tr '\n' ' ')
 	[ "${now% }" = "$wpids" ] ||
 		note "filters $mode size=$size c=$c: the workers changed during the run ($wpids -> ${now% }): a worker died?"
+	[ -n "$line" ] || line="result server=filters-$mode conc=$c size=$size n=$n accepted=0 delivered_per_s=timeout"
 	line="$line hwm_reset=$reset hwm_before_kb=$base hwm_peak_kb=$peak hwm_kb_per_session=$(awk -v a="$base" -v b="$peak" -v c="$c" 'BEGIN { printf "%.1f", (b - a) / c }')"
 	echo "$line" >>"$RESULTS"
 	echo "$line" >&2
