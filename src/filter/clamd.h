@@ -42,7 +42,10 @@ struct clamd_scan;
 /*
  * Scans bytes [off, off + len) of fd (pread; fd stays the caller's and
  * must stay open until done or cancel). done runs once, later, on the
- * loop, never inside the call.
+ * loop, never inside the call; the scan is freed before done runs, so
+ * the caller forgets its pointer there (and never cancels it after).
+ * The whole scan is bounded: FILTER_CONNECT_SEC to connect, then
+ * CLAMD_TIMEOUT_SEC. Holds at most about 1.5 CLAMD_CHUNK of the message.
  */
 struct clamd_scan *clamd_scan_start(struct event_base *base,
 	    const struct filter_endpoint *ep, int fd, uint64_t off,

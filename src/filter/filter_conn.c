@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/xalloc.h"
 #include "filter/filter_conn.h"
+#include "filter/filter_conn_int.h"
 
 struct filter_conn {
 	struct event_base	*base;
@@ -26,6 +27,7 @@ struct filter_conn {
 	filter_conn_fn		 done;
 	void			*arg;
 	const char		*err;		/* a failure found at once */
+	struct filter_broker_req *breq;		/* unix, through the master */
 };
 
 /* "host:port" or "[v6]:port" into host and port; 0 or -1. */
@@ -186,11 +188,32 @@ filter_connect_direct(struct event_base *base, const struct filter_endpoint *ep,
 	return c;
 }
 
+/* The broker's answer: the request is already freed. */
+static void
+filter_conn_brokered(void *arg, int fd, const char *err)
+{
+	struct filter_conn *c = arg;
+
+	c->breq = NULL;
+	filter_conn_finish(c, fd, err);
+}
+
 struct filter_conn *
 filter_connect(struct event_base *base, const struct filter_endpoint *ep,
     filter_conn_fn done, void *arg)
 {
-	return filter_connect_direct(base, ep, done, arg);
+	struct filter_conn *c;
+
+	if (!ep->is_unix || !filter_conn_broker_active())
+		return filter_connect_direct(base, ep, done, arg);
+	/* A chrooted worker cannot reach the path: the master connects. */
+	c = xcalloc(1, sizeof(*c));
+	c->base = base;
+	c->fd = -1;
+	c->done = done;
+	c->arg = arg;
+	c->breq = filter_conn_broker_request(ep, filter_conn_brokered, c);
+	return c;
 }
 
 void
@@ -200,6 +223,7 @@ filter_connect_cancel(struct filter_conn **cp)
 
 	if (c == NULL)
 		return;
+	filter_conn_broker_cancel(&c->breq);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->fd != -1)

@@ -59,8 +59,13 @@ int	filter_endpoint_parse(const char *addr, struct filter_endpoint *ep,
  * unix endpoints are connected directly.
  */
 void	filter_conn_set_broker(struct event_base *base, int ctl_fd);
-/* The master's side: handles one IPCM_FILTER_CONNECT from a child. */
 struct ipc_msg;
+/* The worker's side of the answer: the reader of the control socket
+ * (server/dirconn.c) hands over every IPCM_FILTER_SOCKET; m->fd becomes
+ * ours (closed when no request waits for that id). */
+void	filter_conn_broker_reply(struct ipc_msg *m);
+/* The master's side: handles one IPCM_FILTER_CONNECT from a child. Never
+ * blocks: a unix socket whose backlog is full is a failure. */
 void	filter_conn_broker_serve(const struct config *cfg, int child_ctl,
 	    const struct ipc_msg *req);
 

@@ -50,6 +50,12 @@ enum milter_mod_kind {
 	MILTER_MOD_DELETE_RCPT,		/* value = the address, without <> */
 };
 
+/*
+ * A header value is what follows "name: " in the field as it is to be
+ * written: folded lines joined by LF, each continuation line starting
+ * with a blank (checked: never an empty line, a bare CR or another
+ * control). A recipient is one path of at most SMTP_PATH_MAX bytes.
+ */
 struct milter_mod {
 	enum milter_mod_kind	 kind;
 	uint32_t		 index;
@@ -101,11 +107,25 @@ struct milter_msg {
 typedef void (*milter_done_fn)(void *arg, struct milter_result *r);
 struct milter_run;
 
-/* done runs once, later, on the loop; r is the callee's until done returns
- * (the caller may move mods and body_fd out, leaving NULL/-1). */
+/*
+ * done runs once, later, on the loop; r is the callee's until done returns
+ * (the caller may move mods and body_fd out, leaving NULL/-1). The run is
+ * freed when done returns: forget the pointer there (a cancel from inside
+ * done is harmless). The connection is closed before done runs.
+ *
+ * A recipient refused at RCPT (SMFIR_REJECT or a 5xx reply code) is a
+ * MILTER_MOD_DELETE_RCPT, as the session cannot refuse one recipient at
+ * the end of DATA; when every recipient is refused the message is
+ * (MILTER_REJECT). A 4xx at RCPT defers the whole message (MILTER_TEMPFAIL),
+ * so that no recipient is lost. A discard at any step discards the
+ * message; an accept before the end of the body ends the conversation
+ * with the refused recipients' deletions only.
+ */
 struct milter_run *milter_run_start(struct event_base *base,
 	    const struct filter_endpoint *ep, const struct milter_msg *msg,
 	    milter_done_fn done, void *arg);
 void	milter_run_cancel(struct milter_run **rp);
+/* Tests: the reply timeout in milliseconds; 0 = MILTER_TIMEOUT_SEC. */
+void	milter_set_timeout_ms(unsigned ms);
 
 #endif

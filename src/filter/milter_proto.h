@@ -94,8 +94,9 @@
 /* Appends one packet: cmd and len bytes of data. 0 or -1 (out overflowed). */
 int	milter_put(struct buf *out, char cmd, const void *data, size_t len);
 /* Appends one packet whose data is the NUL-terminated strings given
- * (terminated by NULL), each with its NUL. 0 or -1. */
-int	milter_put_strs(struct buf *out, char cmd, ...);
+ * (terminated by NULL), each with its NUL. 0 or -1. cmd is an int: a
+ * char before "..." would be promoted, and va_start on it is undefined. */
+int	milter_put_strs(struct buf *out, int cmd, ...);
 
 /*
  * Takes one whole packet off the front of in[0..len): 1 with *cmd,
@@ -127,8 +128,10 @@ struct milter_reply {
  * command is unknown). */
 int	milter_parse_reply(char cmd, const char *data, size_t dlen,
 	    struct milter_reply *out);
-/* Is a SMFIR_REPLYCODE text acceptable ("4xx"/"5xx", a space or '-', and
- * printable text)? Its first digit is then 4 or 5. */
+/* Is a SMFIR_REPLYCODE text acceptable: "4xx" or "5xx" alone, or followed
+ * by a space and printable ASCII, on one line (a multi-line "5xx-" reply
+ * is not: it is not relayed), and an enhanced code, if any, of the same
+ * class? Its first digit is then 4 or 5. */
 bool	milter_reply_text_valid(struct span text);
 
 #endif

@@ -58,7 +58,8 @@ struct mime_part_info {
 	unsigned	 depth;		/* 0 = the message, +1 per multipart or message level */
 	const char	*type;		/* "text/plain" (lower case, parameters cut);
 					 * the RFC 2045 5.2 / RFC 2046 5.1.5 default
-					 * when absent or invalid */
+					 * when absent or invalid (a multipart
+					 * without a boundary is invalid) */
 	enum mime_cte	 cte;
 	bool		 multipart;	/* type is multipart/... (has children) */
 	bool		 message;	/* message/rfc822 or message/global: its
@@ -78,7 +79,9 @@ struct mime_callbacks {
 	/*
 	 * One header field of the part being read (before part() for that
 	 * part): name as written, value unfolded (RFC 5322 2.2.3) and
-	 * RFC 2047 decoded. Optional. Return false to stop the parse.
+	 * RFC 2047 decoded (an encoded word may decode to any byte, LF
+	 * and NUL included), cut at 64 KiB. Optional. Return false to stop
+	 * the parse.
 	 */
 	bool	(*header)(void *arg, const char *path, struct span name,
 		    struct span value);

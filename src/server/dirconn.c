@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/xalloc.h"
+#include "filter/filter_conn.h"
 #include "ipc/ipc_proto.h"
 #include "server/dirconn.h"
 
@@ -45,7 +46,8 @@ dirconn_ask_cb(evutil_socket_t fd, short what, void *arg)
 	dirconn_ask(arg);
 }
 
-/* Replies from the master: a socket to dird, or none while it is down. */
+/* Replies from the master: a socket to dird, or none while it is down;
+ * and sockets to unix filter daemons, which belong to the broker. */
 static void
 dirconn_ctl_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -56,6 +58,10 @@ dirconn_ctl_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	while ((rc = ipc_recv(fd, &d->ctl_buf, &m)) == 1) {
+		if (m.type == IPCM_FILTER_SOCKET) {
+			filter_conn_broker_reply(&m);
+			continue;
+		}
 		if (m.type != IPCM_DIRD_SOCKET) {
 			if (m.fd != -1)
 				close(m.fd);

@@ -24,6 +24,7 @@
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
 #include "directory/directory.h"
+#include "filter/filter_conn.h"
 #include "queue/queue.h"
 #include "server/conntrack.h"
 #include "server/dird.h"
@@ -237,6 +238,11 @@ master_ctl_read(evutil_socket_t fd, short what, void *arg)
 			return;	/* EAGAIN, closed (reaped soon) or malformed */
 		if (msg.fd != -1)
 			close(msg.fd);	/* children pass us nothing */
+		if (msg.type == IPCM_FILTER_CONNECT) {
+			/* Checked against the current configuration. */
+			filter_conn_broker_serve(m->cfg, fd, &msg);
+			continue;
+		}
 		if (msg.type != IPCM_DIRD_CONNECT)
 			continue;
 		for (size_t k = 0; k < m->nchildren; k++)

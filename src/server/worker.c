@@ -175,6 +175,9 @@ worker_run(const struct worker_args *a)
 	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
 	    .dir_call = worker_dir_call, .dir_arg = &w };
 	w.dirc = dirconn_new(w.base, a->ctl_fd);
+	/* Unix filter sockets are out of the chroot: the master connects
+	 * them; its answers arrive on the socket dirconn reads. */
+	filter_conn_set_broker(w.base, a->ctl_fd);
 	dirconn_first(w.dirc);
 	if (!dirconn_ready(w.dirc))
 		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail",
@@ -206,6 +209,7 @@ worker_run(const struct worker_args *a)
 	free(w.listeners);
 	queue_committer_free(&w.smtp.committer);
 	dirconn_free(&w.dirc);
+	filter_conn_set_broker(NULL, -1);
 	event_free(w.sig_term);
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);

@@ -38,7 +38,6 @@ struct smtp_filter {
 	bool			 clamd_done;
 	struct milter_run	*milter;
 	size_t			 milter_i;
-	const char		**rcpts;	/* borrowed from the session */
 	struct milter_mod	*mods;		/* every milter's, in order */
 	size_t			 nmods;
 	int			 body_fd;	/* a milter's new body, or -1 */

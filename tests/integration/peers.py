@@ -1,5 +1,6 @@
 """Loopback peers for the outbound delivery tests (issue 4): a DNS server
-with a zone given per test, programmable SMTP sinks (aiosmtpd), and the
+with a zone given per test, programmable SMTP sinks (aiosmtpd), a real
+milter (issue 6: tests/milter/testmilter.py on libmilter), and the
 small helpers the tests share (waiting, `queue list` and log parsing, DSN
 parsing). Everything listens on 127.0.0.0/8 only and runs in daemon
 threads of the test process, so it ends with the test run at the latest.
@@ -11,15 +12,20 @@ zone, so a `.test` name never reaches a configured DNS server."""
 import email
 import email.policy
 import ipaddress
+import os
 import random
 import re
 import select
+import shutil
+import signal
 import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -744,3 +750,239 @@ def send_smtp(p, rcpts, sender, source="127.0.0.2", msg=None, mail_options=()):
     c.ehlo("client.remote.example")
     return _transaction(c, sender, rcpts, msg or mail_text(sender=sender or "x@remote.example",
                                                            to=rcpts[0]), mail_options)
+
+
+# ---- a real milter ---------------------------------------------------------
+
+MILTER_SCRIPT = Path(__file__).resolve().parents[1] / "milter" / "testmilter.py"
+
+
+class TestMilter:
+    """tests/milter/testmilter.py, a milter on the real libmilter (Debian's
+    python3-milter), in a process of its own under `timeout`: what it does
+    depends on the Subject (its docstring). Listens on a reserved port of
+    127.0.0.1 (held from construction to stop(), so the address can be
+    configured before the milter starts, or while it is down), or on a unix
+    socket at `path`. `address` is Postern's form ("inet:127.0.0.1:PORT",
+    "unix:/path"); log_lines() is what the milter saw, one callback a line."""
+
+    __test__ = False    # not a pytest test class
+
+    def __init__(self, tmp, path=None):
+        self.tmp = Path(tmp)
+        self.log = self.tmp / "milter.log"
+        self.path = Path(path) if path else None
+        self._port = None
+        self.proc = None
+        if self.path:
+            self.address = f"unix:{self.path}"
+            self.spec = f"unix:{self.path}"
+        else:
+            self._port = reserve_port()
+            self.port = self._port.port
+            self.address = f"inet:127.0.0.1:{self.port}"
+            self.spec = f"inet:{self.port}@127.0.0.1"
+
+    def start(self, timeout=15):
+        """Starts the milter and waits until it accepts connections."""
+        assert self.proc is None
+        self.proc = subprocess.Popen(
+            ["timeout", "-s", "TERM", "900", "/usr/bin/python3", str(MILTER_SCRIPT),
+             self.spec, str(self.log)],
+            stdout=subprocess.PIPE, stderr=open(self.tmp / "milter.stderr", "ab"),
+            start_new_session=True)
+        deadline = time.time() + timeout
+        ready = False
+        while not ready and time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("testmilter.py exited: " +
+                                     (self.tmp / "milter.stderr").read_text())
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            ready = bool(r) and self.proc.stdout.readline().strip() == b"ready"
+        wait_for(self._listening, timeout=max(1, deadline - time.time()),
+                 what="the milter to listen")
+        return self
+
+    def _listening(self):
+        fam = socket.AF_UNIX if self.path else socket.AF_INET
+        addr = str(self.path) if self.path else ("127.0.0.1", self.port)
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            try:
+                s.connect(addr)
+                return True
+            except OSError:
+                return False
+
+    def stop(self):
+        """Stops the milter (the reserved port stays held until release())."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        self.proc.stdout.close()
+        self.proc = None
+
+    def release(self):
+        self.stop()
+        if self._port is not None:
+            self._port.release()
+            self._port = None
+
+    def log_lines(self):
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def wait_log(self, needle, timeout=10):
+        return wait_for(lambda: next((l for l in self.log_lines() if needle in l), None),
+                        timeout=timeout, what=f"milter log {needle!r}")
+
+
+# ---- clamd -------------------------------------------------------------------
+#
+# A real ClamAV daemon (Debian's clamav-daemon, /usr/sbin/clamd) for the
+# antivirus tests, with a signature database the test writes itself: one
+# body signature (.ndb) for the EICAR test string. Nothing is downloaded:
+# clamd starts with any one supported database file and needs no
+# daily.cvd or main.cvd (it refuses an empty database directory, "No
+# supported database files found"). With this one signature it answers
+# PING about 0.02 s after it is started (ClamAV 1.4, 2 cores).
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR_SIGNATURE = "Eicar-Test-Signature"
+CLAMD_BIN = "/usr/sbin/clamd"
+UNIX_PATH_MAX = 107   # sun_path, without its NUL
+
+
+class Clamd:
+    """clamd on 127.0.0.1:port (reserved, peers.reserve_port) and on a unix
+    socket, for one test. Its configuration, database, temporary files,
+    log and pid file live in directory/clamd; the unix socket too when
+    the path fits in sun_path, else in a fresh directory under /tmp made
+    for it (mkdtemp: no other test can have its name) and removed at
+    stop. stream_max: StreamMaxLength, the size over which clamd refuses
+    a stream ("INSTREAM size limit exceeded. ERROR").
+
+    Runs as the test's user: as root, without a User line, clamd keeps
+    root, which is fine for a daemon on loopback in a test. Started under
+    `timeout`, so it ends even if the test run is killed."""
+
+    def __init__(self, directory, stream_max="10M"):
+        self.dir = directory / "clamd"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "db").mkdir(exist_ok=True)
+        (self.dir / "tmp").mkdir(exist_ok=True)
+        self.stream_max = stream_max
+        self._port = reserve_port()
+        self.port = self._port.port
+        self._sockdir = None
+        sock = self.dir / "clamd.sock"
+        if len(str(sock)) > UNIX_PATH_MAX - 8:
+            self._sockdir = tempfile.mkdtemp(prefix="postern-clamd-")
+            sock = Path(self._sockdir) / "clamd.sock"
+        self.socket = sock
+        self.log = self.dir / "clamd.log"
+        self.conf = self.dir / "clamd.conf"
+        self.proc = None
+        self.started_in = None     # seconds from exec to the first PONG
+        self.write_database()
+
+    @property
+    def inet(self):
+        return f"inet:127.0.0.1:{self.port}"
+
+    @property
+    def unix(self):
+        return f"unix:{self.socket}"
+
+    def write_database(self):
+        (self.dir / "db" / "test.ndb").write_text(
+            f"{EICAR_SIGNATURE}:0:*:{EICAR.hex()}\n")
+
+    def write_config(self):
+        self.conf.write_text(f"""Foreground yes
+TCPSocket {self.port}
+TCPAddr 127.0.0.1
+LocalSocket {self.socket}
+LocalSocketMode 660
+DatabaseDirectory {self.dir / "db"}
+TemporaryDirectory {self.dir / "tmp"}
+LogFile {self.log}
+LogTime yes
+PidFile {self.dir / "clamd.pid"}
+StreamMaxLength {self.stream_max}
+MaxThreads 4
+SelfCheck 3600
+""")
+
+    def start(self, timeout=30):
+        assert self.proc is None
+        self.write_config()
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(["timeout", "-s", "TERM", "900", CLAMD_BIN, "-c",
+                                      str(self.conf)],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(self.dir / "stderr.log", "ab"),
+                                     start_new_session=True)
+
+        def pong():
+            if self.proc.poll() is not None:
+                raise AssertionError("clamd exited: " + (self.dir / "stderr.log").read_text()
+                                     + (self.log.read_text() if self.log.exists() else ""))
+            return self.ping()
+        wait_for(pong, timeout, "clamd to answer PING")
+        self.started_in = time.monotonic() - t0
+        return self
+
+    def _talk(self, request, unix=False, timeout=10):
+        fam = socket.AF_UNIX if unix else socket.AF_INET
+        addr = str(self.socket) if unix else ("127.0.0.1", self.port)
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(addr)
+            s.sendall(request)
+            out = b""
+            while not out.endswith(b"\0"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+        return out.rstrip(b"\0").decode("utf-8", "replace")
+
+    def ping(self):
+        try:
+            return self._talk(b"zPING\0", timeout=1) == "PONG"
+        except OSError:
+            return False
+
+    def scan(self, data, unix=False):
+        """clamd's answer to INSTREAM of data, e.g. "stream: OK"."""
+        body = b"".join(struct.pack("!I", len(data[i:i + 65536])) + data[i:i + 65536]
+                        for i in range(0, len(data), 65536))
+        return self._talk(b"zINSTREAM\0" + body + b"\0\0\0\0", unix=unix)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def release(self):
+        """After stop(): the port and the unix socket's directory go."""
+        self.stop()
+        self._port.release()
+        if self._sockdir is not None:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+            self._sockdir = None
