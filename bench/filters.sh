@@ -58,6 +58,7 @@ RESULTS=$BENCH_DIR/filters-results.txt
 OUT=$BENCH_DIR/filters.md
 FROM=u@bench.test
 RCPT=u@bench.test
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 WARN="-Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 -Wmissing-prototypes -Wstrict-prototypes -Werror"
 
@@ -150,6 +151,14 @@ status_sum() {
 	done | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# cpu_ticks PID...: user + system time of the processes, all threads, in
+# clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() {
+	for p in "$@"; do
+		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # hwm_reset PID...: VmHWM back to the current RSS (clear_refs "5", Linux
 # 4.0+); false when that is not allowed, so the peak counts from the start.
 hwm_reset() {
@@ -204,6 +213,8 @@ run() {
 	if hwm_reset $wpids; then reset=1; else reset=0; fi
 	# shellcheck disable=SC2086
 	base=$(status_sum VmHWM $wpids)
+	# shellcheck disable=SC2086
+	cpu0=$(cpu_ticks $wpids)
 	say "filters $mode: size=$size c=$c n=$n"
 	line=$("$LOADGEN" -h 127.0.0.1 -p "$POSTERN_PORT" -n "$n" -s "$size" \
 	    --mime -c "$c" -f "$FROM" -t "$RCPT" -m "$newdir" \
@@ -211,11 +222,13 @@ run() {
 	rc=$?
 	# shellcheck disable=SC2086
 	peak=$(status_sum VmHWM $wpids)
+	# shellcheck disable=SC2086
+	cpu1=$(cpu_ticks $wpids)
 	now=$(workers_now | sort -n | tr '\n' ' ')
 	[ "${now% }" = "$wpids" ] ||
 		note "filters $mode size=$size c=$c: the workers changed during the run ($wpids -> ${now% }): a worker died?"
 	[ -n "$line" ] || line="result server=filters-$mode conc=$c size=$size n=$n accepted=0 delivered_per_s=timeout"
-	line="$line hwm_reset=$reset hwm_before_kb=$base hwm_peak_kb=$peak hwm_kb_per_session=$(awk -v a="$base" -v b="$peak" -v c="$c" 'BEGIN { printf "%.1f", (b - a) / c }')"
+	line="$line hwm_reset=$reset hwm_before_kb=$base hwm_peak_kb=$peak hwm_kb_per_session=$(awk -v a="$base" -v b="$peak" -v c="$c" 'BEGIN { printf "%.1f", (b - a) / c }') worker_cpu_ms_per_msg=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.3f", (b - a) * 1000 / hz / n }')"
 	echo "$line" >>"$RESULTS"
 	echo "$line" >&2
 	[ "$rc" = 0 ] || note "filters $mode size=$size c=$c: run incomplete: $line"
@@ -275,10 +288,10 @@ rm -rf "$BENCH_DIR/trash"
 
 # ---- tables ----
 
-# med LABEL MODE CONC SIZE KEY: the median of KEY over the matching result
-# lines (MODE "" = throughput lines; CONC "" = any).
+# med LABEL MODE CONC SIZE KEY [DECIMALS]: the median of KEY over the
+# matching result lines (MODE "" = throughput lines; CONC "" = any).
 med() {
-	awk -v srv="$1" -v mode="$2" -v conc="$3" -v size="$4" -v key="$5" '
+	awk -v srv="$1" -v mode="$2" -v conc="$3" -v size="$4" -v key="$5" -v dec="${6:-1}" '
 		$1 != "result" { next }
 		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
 		f["server"] != srv || f["mode"] != mode || f["size"] != size || !(key in f) { next }
@@ -289,7 +302,22 @@ med() {
 			for (i = 2; i <= n; i++)
 				for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-			printf "%.1f\n", m
+			printf "%.*f\n", dec, m
+		}' "$RESULTS"
+}
+
+# pairs CONC SIZE: delivered/s of each off and on run, in run order.
+pairs() {
+	awk -v conc="$1" -v size="$2" '
+		$1 != "result" { next }
+		{ delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+		("mode" in f) || f["conc"] != conc || f["size"] != size { next }
+		f["server"] == "filters-off" { off[++no] = f["delivered_per_s"] }
+		f["server"] == "filters-on" { on[++nn] = f["delivered_per_s"] }
+		END {
+			n = no > nn ? no : nn
+			for (i = 1; i <= n; i++)
+				printf "%s%s / %s", (i > 1 ? ", " : ""), (i in off ? off[i] : "-"), (i in on ? on[i] : "-")
 		}' "$RESULTS"
 }
 
@@ -307,8 +335,8 @@ reset_ok=$(awk '$1 == "result" && / hwm_reset=0/ { n++ } END { print n + 0 }' "$
 	    "$load_start" "$load_end" "$BENCH_REPEAT"
 	echo "Throughput (delivered/s: from the first MAIL until every message is in the Maildir):"
 	echo
-	echo "| message | concurrency | messages | filters off: delivered/s | filters on: delivered/s | cost | filters off: accepted/s | filters on: accepted/s |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| message | concurrency | messages | filters off: delivered/s | filters on: delivered/s | cost | filters off: accepted/s | filters on: accepted/s | filters off: worker CPU ms/message | filters on: worker CPU ms/message | delivered/s of each run, off / on |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	for r in $BENCH_FILTERS_RUNS; do
 		s=${r%%:*}
 		c=${r#*:}
@@ -316,7 +344,9 @@ reset_ok=$(awk '$1 == "result" && / hwm_reset=0/ { n++ } END { print n + 0 }' "$
 		on=$(med filters-on "" "$c" "$s" delivered_per_s)
 		aoff=$(med filters-off "" "$c" "$s" accepted_per_s)
 		aon=$(med filters-on "" "$c" "$s" accepted_per_s)
-		echo "| $(human "$s") | $c | $(nfor "$s") | ${off:--} | ${on:--} | $(cost "$off" "$on") | ${aoff:--} | ${aon:--} |"
+		coff=$(med filters-off "" "$c" "$s" worker_cpu_ms_per_msg 3)
+		con=$(med filters-on "" "$c" "$s" worker_cpu_ms_per_msg 3)
+		echo "| $(human "$s") | $c | $(nfor "$s") | ${off:--} | ${on:--} | $(cost "$off" "$on") | ${aoff:--} | ${aon:--} | ${coff:--} | ${con:--} | $(pairs "$c" "$s") |"
 	done
 	echo
 	echo "Peak memory of the workers during those runs (VmHWM, all workers summed$( [ "$reset_ok" = 0 ] || echo "; in $reset_ok runs VmHWM could not be reset and counts from the start" )):"

@@ -519,20 +519,24 @@ EOF
 ## Content filters
 
 Postern alone, receiving MIME messages as a mail client writes them
-(\`bench/loadgen --mime\`): multipart/mixed with a short text/plain part
-and a base64 application/pdf attachment \`report.pdf\` that fills the
-message to its size (10 KB or 1 MB), from \`u@bench.test\` to
-\`u@bench.test\`, delivered to its Maildir. *filters off*:
+(\`bench/loadgen --mime\`): multipart/mixed with a short text/plain part and
+a base64 application/pdf attachment \`report.pdf\` that fills the message to
+its size (10 KB or 1 MB), from \`u@bench.test\` to \`u@bench.test\`, delivered
+to its Maildir. *filters off*:
 \`filters = { attachments = { block = []; }; };\`, no glob and no content
 rule, so the MIME parser never runs. *filters on*: the twelve default
 attachment globs and five content rules with \`where = "any"\` (every header
 field of every part, unfolded and RFC 2047-decoded, and the decoded text
 part) that match nothing in these messages, so every message is parsed to
-its end and delivered. A fresh instance for every run; off and on
-alternate. Before the runs, two probes check that the parser sees these
-messages: a block list of \`"*.pdf"\` and a content rule on the words of the
-text part must each refuse one (bench/filters.sh fails otherwise, as it
-does with the stand-in parser \`mime_parse_stub.c\`).
+its end and delivered. *worker CPU ms/message*: the user and system time
+of the worker processes (all threads) during the run, from
+\`/proc/PID/stat\` in 10 ms ticks, divided by the messages: steadier than
+the throughput on a shared machine, and it counts what the scan costs
+whether or not the CPU was the bottleneck. A fresh instance for every run;
+off and on alternate. Before the runs, two probes check that the parser
+sees these messages: a block list of \`"*.pdf"\` and a content rule on the
+words of the text part must each refuse one (bench/filters.sh fails
+otherwise, as it does with the stand-in parser \`mime_parse_stub.c\`).
 
 Memory is that of the worker processes only (the master's children
 chrooted into \`data_dir/queue\`: the filters run there), summed over the
@@ -552,9 +556,11 @@ parser that kept the message would hold all of them); bench/filters.sh
 exits non-zero otherwise.
 
 <!-- filters:begin -->
+
 EOF
 		cat "$BENCH_DIR/filters.md"
 		cat <<EOF
+
 <!-- filters:end -->
 
 How to read the memory figures: what a session holds during DATA is
