@@ -29,7 +29,7 @@ LIB_OBJ	= $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TESTS	= $(TEST_SRC:src/%.c=$(BUILD)/test/%)
 FUZZERS	= $(FUZZ_SRC:src/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all runas-user debug deps run test unit integration asan fuzz fuzz-smoke bench bench-checks lint clean clang
+.PHONY: all runas-user debug deps run test unit integration asan fuzz fuzz-smoke bench bench-checks bench-filters lint clean clang
 
 all: $(BUILD)/postern runas-user
 
@@ -142,6 +142,12 @@ bench: deps all
 # The cost of the sender checks alone (also part of `make bench`).
 bench-checks: deps all
 	@sh bench/checks.sh
+
+# Throughput with the attachment and content filters off and on, for 10 KB
+# and 1 MB MIME messages, and the workers' memory per session (also part of
+# `make bench`).
+bench-filters: deps all
+	@sh bench/filters.sh
 
 # cppcheck and clang-tidy over src/ (.clang-tidy, tests/lint/); fails on any
 # finding not suppressed with a reason. LINT_JOBS=2 by default.

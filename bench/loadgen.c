@@ -6,7 +6,12 @@
  * benchmark) ask bench/sink when the server under test relayed the N-th one
  * to it. Idle mode:
  * K connections that only read the banner, to measure the server's memory per
- * idle connection. Talks to loopback only (refuses any other address).
+ * idle connection. Mid mode: K connections each send half of one message's
+ * DATA and stop there, so the server's memory can be read while every
+ * session is mid-way through its message; then they finish it. --mime makes
+ * the message a multipart/mixed with a short text part and a base64 PDF
+ * attachment instead of plain text. Talks to loopback only (refuses any
+ * other address).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -25,11 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #define LOADGEN_LINE_MAX	78	/* body line length, RFC 5322 2.1.1 */
 #define LOADGEN_REPLY_MAX	65536	/* a server reply we are willing to buffer */
@@ -37,6 +45,8 @@
 #define LOADGEN_PENDING_MAX	64	/* idle mode: connects awaiting a banner */
 #define LOADGEN_SETTLE_SEC	2	/* idle mode: wait before the second sample */
 #define LOADGEN_PIDS_MAX	4096	/* processes summed in idle mode */
+#define LOADGEN_B64_LINE	76	/* base64 characters per line (RFC 2045 6.8) */
+#define LOADGEN_BOUNDARY	"=_loadgen_7f3a9c21e4b05d68"
 
 enum loadgen_state {
 	LG_CONNECTING,
@@ -50,6 +60,7 @@ enum loadgen_state {
 	LG_RSET,
 	LG_QUIT,
 	LG_IDLE,	/* idle mode: banner read, holding the connection */
+	LG_HELD,	/* mid mode: half of the DATA sent, holding the rest */
 	LG_CLOSED,
 };
 
@@ -72,9 +83,9 @@ struct loadgen_opts {
 	const char	*host, *from, *rcpt, *maildir, *label, *source;
 	const char	*pids, *pidfile, *name, *comm;
 	int		 port, sink_port;
-	long		 n, size, conc, idle, max_errors;
+	long		 n, size, conc, idle, mid, max_errors;
 	double		 timeout;
-	bool		 tree;
+	bool		 tree, mime;
 };
 
 static struct {
@@ -89,6 +100,7 @@ static struct {
 	double			 t_first_mail, t_last_accept;
 	char			*body;		/* dot-stuffed, ends in CRLF.CRLF */
 	size_t			 body_len;
+	size_t			 body_half;	/* mid mode: where the first half ends */
 	char			 last_error[256];
 	volatile sig_atomic_t	 stop;
 } g;
@@ -221,6 +233,128 @@ loadgen_body_build(long size)
 	g.body_len = b.len;
 }
 
+/* One body line: dot-stuffed when it starts with a dot, then CRLF. */
+static void
+loadgen_line_add(struct loadgen_buf *b, const char *l, size_t len)
+{
+	if (len > 0 && l[0] == '.')
+		loadgen_buf_append(b, ".", 1);
+	loadgen_buf_append(b, l, len);
+	loadgen_buf_append(b, "\r\n", 2);
+}
+
+static void
+loadgen_lines_add(struct loadgen_buf *b, const char *const *lines)
+{
+	for (size_t i = 0; lines[i] != NULL; i++)
+		loadgen_line_add(b, lines[i], strlen(lines[i]));
+}
+
+/*
+ * --mime: the body of a multipart/mixed message as a mail client writes it:
+ * a preamble, a short text/plain part, and an application/pdf attachment
+ * named report.pdf (base64, 76-character lines) that fills the message to
+ * about the requested size (less a typical header block, as above). The
+ * PDF is a PDF header followed by pseudo-random bytes, like compressed
+ * streams. Dot-stuffed, ended by CRLF.CRLF.
+ */
+static void
+loadgen_body_build_mime(long size)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char *const head[] = {
+		"This is a multi-part message in MIME format.",
+		"",
+		"--" LOADGEN_BOUNDARY,
+		"Content-Type: text/plain; charset=us-ascii",
+		"Content-Transfer-Encoding: 7bit",
+		"",
+		"Hello,",
+		"",
+		"Please find attached the report for the last quarter. The figures",
+		"for each region are in section 3, and the notes on method are in the",
+		"appendix. Tell me if anything is missing before Friday.",
+		"",
+		"Regards,",
+		"Load Generator",
+		"",
+		"--" LOADGEN_BOUNDARY,
+		"Content-Type: application/pdf; name=\"report.pdf\"",
+		"Content-Disposition: attachment; filename=\"report.pdf\"",
+		"Content-Transfer-Encoding: base64",
+		"",
+		NULL
+	};
+	static const char *const tail[] = {
+		"--" LOADGEN_BOUNDARY "--",
+		NULL
+	};
+	static const char pdf[] = "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n";
+	struct loadgen_buf b = { 0 };
+	long want = size > 400 ? size - 400 : 64;
+	long room, raw;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned char in[LOADGEN_B64_LINE / 4 * 3];
+	char line[LOADGEN_B64_LINE + 1];
+
+	loadgen_lines_add(&b, head);
+	/* What is left for the base64 lines: 57 bytes per 78-byte line. */
+	room = want - (long)b.len - (long)strlen("--" LOADGEN_BOUNDARY "--\r\n");
+	raw = room / (LOADGEN_B64_LINE + 2) * (long)sizeof(in);
+	if (room % (LOADGEN_B64_LINE + 2) > 6)
+		raw += (room % (LOADGEN_B64_LINE + 2) - 2) / 4 * 3;
+	if (raw < (long)sizeof(pdf))
+		raw = (long)sizeof(pdf);
+	for (long done = 0; done < raw;) {
+		size_t n = (size_t)(raw - done) < sizeof(in) ?
+		    (size_t)(raw - done) : sizeof(in);
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++, done++) {
+			if (done < (long)sizeof(pdf) - 1) {
+				in[i] = (unsigned char)pdf[done];
+				continue;
+			}
+			x ^= x << 13;	/* xorshift64 */
+			x ^= x >> 7;
+			x ^= x << 17;
+			in[i] = (unsigned char)(x >> 24);
+		}
+		for (size_t i = 0; i < n; i += 3) {
+			uint32_t v = (uint32_t)in[i] << 16;
+
+			if (i + 1 < n)
+				v |= (uint32_t)in[i + 1] << 8;
+			if (i + 2 < n)
+				v |= in[i + 2];
+			line[k++] = b64[(v >> 18) & 63];
+			line[k++] = b64[(v >> 12) & 63];
+			line[k++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+			line[k++] = i + 2 < n ? b64[v & 63] : '=';
+		}
+		loadgen_line_add(&b, line, k);
+	}
+	loadgen_lines_add(&b, tail);
+	loadgen_buf_append(&b, ".\r\n", 3);
+	g.body = b.data;
+	g.body_len = b.len;
+}
+
+/*
+ * Mid mode: the first half of the body ends at the start of a line near
+ * its middle, so the held half never ends inside "CRLF.CRLF".
+ */
+static void
+loadgen_body_split(void)
+{
+	size_t half = g.body_len / 2;
+
+	while (half > 0 && g.body[half - 1] != '\n')
+		half--;
+	g.body_half = half;
+}
+
 static void
 loadgen_headers_add(struct loadgen_conn *c)
 {
@@ -238,11 +372,15 @@ loadgen_headers_add(struct loadgen_conn *c)
 	    "Date: %s\r\n"
 	    "Message-ID: <%ld.%u.%ld@%s>\r\n"
 	    "MIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=us-ascii\r\n"
-	    "Content-Transfer-Encoding: 7bit\r\n"
+	    "%s"
 	    "\r\n",
 	    g.o.from, g.o.rcpt, g.sent, date, (long)getpid(), c->id, g.sent,
-	    dom != NULL ? dom + 1 : "loadgen.invalid");
+	    dom != NULL ? dom + 1 : "loadgen.invalid",
+	    g.o.mime ?
+	    "Content-Type: multipart/mixed;\r\n"
+	    " boundary=\"" LOADGEN_BOUNDARY "\"\r\n" :
+	    "Content-Type: text/plain; charset=us-ascii\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n");
 }
 
 static void
@@ -543,6 +681,13 @@ loadgen_reply(struct loadgen_conn *c, int code, const char *line)
 			return;
 		}
 		loadgen_headers_add(c);
+		if (g.o.mid > 0) {
+			/* Mid mode: the rest comes when the run says so. */
+			loadgen_buf_append(&c->out, g.body, g.body_half);
+			c->state = LG_HELD;
+			loadgen_flush(c);
+			break;
+		}
 		loadgen_buf_append(&c->out, g.body, g.body_len);
 		c->state = LG_BODY;
 		c->deadline = loadgen_now() + g.o.timeout;
@@ -696,7 +841,8 @@ loadgen_timeouts(double now)
 	for (long i = 0; i < g.nconns; i++) {
 		struct loadgen_conn *c = &g.conns[i];
 
-		if (c->fd < 0 || c->state == LG_IDLE || now < c->deadline)
+		if (c->fd < 0 || c->state == LG_IDLE || c->state == LG_HELD ||
+		    now < c->deadline)
 			continue;
 		loadgen_error(c, "timeout", "no reply");
 		if (g.o.idle > 0)
@@ -748,7 +894,10 @@ loadgen_run_load(void)
 	int sink_fd = -1;
 	double smtp_s, deliv_s = 0;
 
-	loadgen_body_build(g.o.size);
+	if (g.o.mime)
+		loadgen_body_build_mime(g.o.size);
+	else
+		loadgen_body_build(g.o.size);
 	if (g.o.maildir != NULL)
 		md_start = md_now = loadgen_maildir_count(g.o.maildir);
 	if (g.o.sink_port != 0) {
@@ -809,9 +958,10 @@ loadgen_run_load(void)
 
 	smtp_s = g.t_last_accept > g.t_first_mail ?
 	    g.t_last_accept - g.t_first_mail : 0;
-	printf("result server=%s%s conc=%ld size=%ld n=%ld accepted=%ld errors=%ld"
+	printf("result server=%s%s conc=%ld size=%ld%s n=%ld accepted=%ld errors=%ld"
 	    " reconnects=%ld smtp_s=%.3f accepted_per_s=%.1f",
-	    g.o.label, sink_fd >= 0 ? " mode=out" : "", g.o.conc, g.o.size, g.o.n, g.accepted, g.errors,
+	    g.o.label, sink_fd >= 0 ? " mode=out" : "", g.o.conc, g.o.size,
+	    g.o.mime ? " mime=1" : "", g.o.n, g.accepted, g.errors,
 	    g.reconnects, smtp_s, smtp_s > 0 ? (double)g.accepted / smtp_s : 0.0);
 	if (sink_fd >= 0 && delivered > 0)
 		printf(" sink_avg_bytes=%.0f",
@@ -1081,17 +1231,132 @@ loadgen_run_idle(void)
 	return held == g.o.idle ? 0 : 1;
 }
 
+/* ---- mid mode: memory while every session is mid-way through DATA ---- */
+
+/* Every connection holds half a message, all of it handed to the kernel. */
+static bool
+loadgen_mid_all_held(void)
+{
+	for (long i = 0; i < g.nconns; i++) {
+		struct loadgen_conn *c = &g.conns[i];
+
+		if (c->fd < 0 || c->state != LG_HELD || c->out.off < c->out.len)
+			return false;
+	}
+	return true;
+}
+
+/* Bytes sent but not yet acknowledged by the server's kernel, all conns. */
+static long
+loadgen_mid_unacked(void)
+{
+	long sum = 0;
+
+	for (long i = 0; i < g.nconns; i++) {
+		int q = 0;
+
+		if (g.conns[i].fd >= 0 && ioctl(g.conns[i].fd, SIOCOUTQ, &q) == 0)
+			sum += q;
+	}
+	return sum;
+}
+
+static int
+loadgen_run_mid(void)
+{
+	struct loadgen_mem before, mid = { 0, 0, 0 };
+	long held = 0;
+	double t_end, settle_end;
+
+	if (g.o.pids == NULL && g.o.pidfile == NULL && g.o.name == NULL)
+		loadgen_die("--mid needs --pids, --pidfile or --name");
+	if (g.o.mime)
+		loadgen_body_build_mime(g.o.size);
+	else
+		loadgen_body_build(g.o.size);
+	loadgen_body_split();
+	before = loadgen_mem_sample();
+	if (before.nprocs == 0)
+		loadgen_die("no server process found to measure");
+	g.o.n = g.o.conc = g.nconns = g.o.mid;
+	g.conns = calloc((size_t)g.nconns, sizeof(*g.conns));
+	if (g.conns == NULL)
+		loadgen_die("out of memory");
+	for (long i = 0; i < g.nconns; i++) {
+		g.conns[i].id = (unsigned)i;
+		g.conns[i].fd = -1;
+		loadgen_conn_start(&g.conns[i]);
+	}
+	/* Every session in DATA with half its message sent... */
+	t_end = loadgen_now() + g.o.timeout;
+	while (g.stop == 0 && loadgen_now() < t_end && !loadgen_mid_all_held() &&
+	    loadgen_open_count() == g.nconns)
+		loadgen_loop_once(LOADGEN_POLL_MS);
+	/* ...and read by the server: acknowledged, then a moment to parse it. */
+	while (g.stop == 0 && loadgen_now() < t_end && loadgen_mid_unacked() > 0)
+		loadgen_loop_once(LOADGEN_POLL_MS);
+	if (loadgen_mid_all_held()) {
+		settle_end = loadgen_now() + LOADGEN_SETTLE_SEC;
+		while (g.stop != 2 && loadgen_now() < settle_end)
+			loadgen_loop_once(LOADGEN_POLL_MS);
+		for (long i = 0; i < g.nconns; i++)
+			if (g.conns[i].fd >= 0 && g.conns[i].state == LG_HELD)
+				held++;
+		mid = loadgen_mem_sample();
+	}
+	/* The rest of each message; the 250s; QUIT. */
+	for (long i = 0; i < g.nconns; i++) {
+		struct loadgen_conn *c = &g.conns[i];
+
+		if (c->fd < 0 || c->state != LG_HELD)
+			continue;
+		loadgen_buf_append(&c->out, g.body + g.body_half,
+		    g.body_len - g.body_half);
+		c->state = LG_BODY;
+		c->deadline = loadgen_now() + g.o.timeout;
+		loadgen_flush(c);
+	}
+	while (g.stop != 2 && loadgen_open_count() > 0)
+		loadgen_loop_once(LOADGEN_POLL_MS);
+	for (long i = 0; i < g.nconns; i++)
+		loadgen_conn_close(&g.conns[i]);
+
+	printf("result server=%s mode=mid conns=%ld size=%ld%s sent_kb=%zu"
+	    " held=%ld accepted=%ld errors=%ld procs=%ld rss_before_kb=%ld"
+	    " rss_mid_kb=%ld pss_before_kb=%ld pss_mid_kb=%ld", g.o.label,
+	    g.o.mid, g.o.size, g.o.mime ? " mime=1" : "", g.body_half / 1024,
+	    held, g.accepted, g.errors, mid.nprocs, before.rss_kb, mid.rss_kb,
+	    before.pss_kb, mid.pss_kb);
+	if (held > 0)
+		printf(" rss_kb_per_session=%.1f pss_kb_per_session=%.1f",
+		    (double)(mid.rss_kb - before.rss_kb) / (double)held,
+		    (double)(mid.pss_kb - before.pss_kb) / (double)held);
+	printf("\n");
+	if (g.errors > 0)
+		fprintf(stderr, "loadgen: %ld errors; last: %s\n", g.errors,
+		    g.last_error);
+	fflush(stdout);
+	return held == g.o.mid && g.accepted == g.o.mid ? 0 : 1;
+}
+
 static void
 loadgen_usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen -h HOST -p PORT -n MESSAGES -s SIZE -c CONCURRENCY\n"
 	    "               -f FROM -t RCPT [-m MAILDIR_NEW | --sink PORT]\n"
-	    "               [-w TIMEOUT_SEC] [--source ADDR]\n"
+	    "               [-w TIMEOUT_SEC] [--source ADDR] [--mime]\n"
 	    "               [-e MAX_ERRORS] [-l LABEL]\n"
 	    "       loadgen -h HOST -p PORT --idle K [--pids PID,...]\n"
 	    "               [--pidfile FILE] [--name COMM,...] [--tree]\n"
 	    "               [--comm COMM,...] [-w TIMEOUT_SEC] [-l LABEL]\n"
+	    "       loadgen -h HOST -p PORT --mid K -s SIZE [--mime] -f FROM -t RCPT\n"
+	    "               [--pids PID,...] [--pidfile FILE] [--name COMM,...]\n"
+	    "               [--tree] [--comm COMM,...] [-w TIMEOUT_SEC] [-l LABEL]\n"
+	    "--mime: multipart/mixed, a short text part and a base64 attachment\n"
+	    "report.pdf (application/pdf) that fills SIZE. --mid: K sessions each\n"
+	    "send half of one message's DATA; the server processes' memory is read\n"
+	    "then, and they finish.\n"
 	    "HOST and ADDR (the client's address) must be loopback addresses\n"
 	    "(127.0.0.0/8).\n");
 	exit(2);
@@ -1102,6 +1367,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "idle",	required_argument, NULL, 'I' },
+		{ "mid",	required_argument, NULL, 'M' },
+		{ "mime",	no_argument,	   NULL, 'B' },
 		{ "pids",	required_argument, NULL, 'P' },
 		{ "pidfile",	required_argument, NULL, 'F' },
 		{ "name",	required_argument, NULL, 'N' },
@@ -1142,6 +1409,8 @@ main(int argc, char **argv)
 		case 'S': g.o.source = optarg; break;
 		case 'k': g.o.sink_port = (int)loadgen_parse_long("--sink", optarg, 1, 65535); break;
 		case 'I': g.o.idle = loadgen_parse_long("--idle", optarg, 1, 1000000); break;
+		case 'M': g.o.mid = loadgen_parse_long("--mid", optarg, 1, 100000); break;
+		case 'B': g.o.mime = true; break;
 		case 'P': g.o.pids = optarg; break;
 		case 'F': g.o.pidfile = optarg; break;
 		case 'N': g.o.name = optarg; break;
@@ -1151,7 +1420,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || g.o.port == 0 ||
-	    (g.o.maildir != NULL && g.o.sink_port != 0))
+	    (g.o.maildir != NULL && g.o.sink_port != 0) ||
+	    (g.o.mid > 0 && (g.o.idle > 0 || g.o.maildir != NULL ||
+	    g.o.sink_port != 0)))
 		loadgen_usage();
 	g.addr.sin_family = AF_INET;
 	g.addr.sin_port = htons((uint16_t)g.o.port);
@@ -1165,16 +1436,18 @@ main(int argc, char **argv)
 	    (inet_pton(AF_INET, g.o.source, &g.src.sin_addr) != 1 ||
 	    (ntohl(g.src.sin_addr.s_addr) >> 24) != 127))
 		loadgen_die("--source wants a loopback IPv4 address: %s", g.o.source);
-	if (g.o.conc > g.o.n && g.o.idle == 0)
+	if (g.o.conc > g.o.n && g.o.idle == 0 && g.o.mid == 0)
 		g.o.conc = g.o.n;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	loadgen_raise_nofile((g.o.idle > 0 ? g.o.idle : g.o.conc) + 64);
+	loadgen_raise_nofile((g.o.idle > 0 ? g.o.idle :
+	    g.o.mid > 0 ? g.o.mid : g.o.conc) + 64);
 	if ((g.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		loadgen_die("epoll_create1: %s", strerror(errno));
-	rc = g.o.idle > 0 ? loadgen_run_idle() : loadgen_run_load();
+	rc = g.o.idle > 0 ? loadgen_run_idle() :
+	    g.o.mid > 0 ? loadgen_run_mid() : loadgen_run_load();
 	close(g.ep);
 	return rc;
 }

@@ -9,6 +9,12 @@
 # With POSTERN_CHECKS=on|off (the checks benchmark, bench/checks.sh) only
 # 127.0.0.1 is trusted, DNS goes to POSTERN_DNS (a loopback HOST:PORT) and
 # the sender checks are all "reject" (on) or all off.
+# With POSTERN_FILTERS (the filters benchmark, bench/filters.sh): "off" scans
+# nothing (no attachment globs, no content rules), "on" keeps the default
+# attachment globs and adds five content rules (where = "any") that match
+# nothing loadgen --mime sends; "probe-attachment" blocks "*.pdf" and
+# "probe-content" has one rule that matches the text part of loadgen --mime,
+# to show that the MIME parser finds both. Unset: the default filters.
 #
 #   postern.sh start DIR   fresh DIR/postern, start `serve`, print the Maildir new/
 #   postern.sh stop DIR    SIGTERM the server and wait for it to exit
@@ -31,6 +37,11 @@ data=$pd/var
 pidfile=$pd/postern.pid
 log=$dir/postern.log
 newdir=$data/mail/bench.test/u/new
+# Checked here: a die() inside the config's $(...) would only end that subshell.
+case "${POSTERN_FILTERS:-}" in
+""|on|off|probe-attachment|probe-content) ;;
+*)	die "POSTERN_FILTERS wants on, off, probe-attachment or probe-content" ;;
+esac
 
 server_pid() {
 	[ -f "$pidfile" ] || return 1
@@ -80,6 +91,43 @@ EOF
 	esac
 }
 
+filters_config() {
+	case "${POSTERN_FILTERS:-}" in
+	"")	;;
+	off)
+		cat <<EOF
+filters = { attachments = { block = []; }; };
+EOF
+		;;
+	on)
+		cat <<EOF
+filters = {
+  content = (
+    { match = "claim your prize"; where = "any"; },
+    { match = "wire the funds today"; where = "any"; },
+    { match = "verify your account password"; where = "any"; },
+    { match = "casino bonus"; where = "any"; },
+    { match = "crypto giveaway"; where = "any"; }
+  );
+};
+EOF
+		;;
+	probe-attachment)
+		cat <<EOF
+filters = { attachments = { block = ["*.pdf"]; }; };
+EOF
+		;;
+	probe-content)
+		cat <<EOF
+filters = {
+  attachments = { block = []; };
+  content = ( { match = "REPORT FOR THE LAST QUARTER"; where = "body"; } );
+};
+EOF
+		;;
+	esac
+}
+
 write_config() {
 	run_as=""
 	if [ "$(id -u)" = 0 ]; then
@@ -113,6 +161,7 @@ limits = {
 # (closed, or the checks benchmark's server), and outbound delivery to a
 # loopback relayhost (closed, or bench/sink in the outbound benchmark).
 $(checks_config)
+$(filters_config)
 delivery = { relayhost = "[127.0.0.1]:$RELAY"; };
 
 log = {
