@@ -11,7 +11,6 @@
 #include "core/xalloc.h"
 #include "filter/filter.h"
 
-#define FILTER_FOLD_CHUNK	(16 * 1024)	/* content folded at a time */
 #define FILTER_HEADER_MAX	(64 * 1024)	/* "Name: value" matched, cut */
 
 struct filter_rule {
@@ -342,6 +341,12 @@ filter_scan_new(const struct config *cfg)
 	}
 	buf_init(&fs->field, FILTER_HEADER_MAX);
 	cb.arg = fs;
+	/* Without a rule on bodies, the parser need not decode content
+	 * (the attachment globs need only the header sections). */
+	cb.body = NULL;
+	for (size_t i = 0; i < fs->nrules; i++)
+		if (fs->rules[i].where != WHERE_HEADERS)
+			cb.body = filter_on_body;
 	fs->mp = mime_parser_new(&cb);
 	return fs;
 }

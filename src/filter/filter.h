@@ -20,7 +20,8 @@
 #include "core/config.h"
 #include "mime/mime_parse.h"
 
-#define FILTER_HITS_MAX		16	/* hits kept per message: ours */
+#define FILTER_HITS_MAX		8	/* hits kept per message: ours */
+#define FILTER_FOLD_CHUNK	4096	/* text folded to lower case at a time */
 #define FILTER_TEXT_MAX		256	/* rule and detail text kept: ours */
 
 enum filter_kind {

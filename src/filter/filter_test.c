@@ -165,9 +165,9 @@ test_scan_match_across_fold_chunks(void **state)
 
 	(void)state;
 	n = (size_t)snprintf(msg, sizeof(msg), "Subject: x\n\n");
-	/* "needle" straddles the 16 KiB folding piece of the body. */
-	memset(msg + n, 'a', 16 * 1024 - 3);
-	memcpy(msg + n + 16 * 1024 - 3, "NEEDLE\n", 8);
+	/* "needle" straddles two folding pieces of the body. */
+	memset(msg + n, 'a', 3 * FILTER_FOLD_CHUNK - 3);
+	memcpy(msg + n + 3 * FILTER_FOLD_CHUNK - 3, "NEEDLE\n", 8);
 	assert_int_equal(scan_run(fs, msg, sizeof(msg), &h), 1);
 	assert_string_equal(h[0].part, "");
 	scan_done(&f, &fs);

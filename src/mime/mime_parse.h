@@ -90,7 +90,8 @@ struct mime_callbacks {
 	/*
 	 * Decoded content of a leaf part (not multipart, not message), in
 	 * pieces; len > 0. The line breaks of the content are LF. The part's
-	 * info is the one given to part(). Optional. false = stop.
+	 * info is the one given to part(). Optional: without it, leaf content
+	 * is not decoded at all (containers still are). false = stop.
 	 */
 	bool	(*body)(void *arg, const struct mime_part_info *pi,
 		    const char *data, size_t len);

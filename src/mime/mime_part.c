@@ -371,8 +371,9 @@ mime_ent_content(struct mime_parser *p, struct mime_ent *e, unsigned j,
 {
 	bool leaf = e->st == MIME_ENT_LEAF;
 
+	/* A leaf is decoded only for a body() that wants its content. */
 	if ((e->container && j == e->hl) ||
-	    (leaf && e->pi.cte != MIME_CTE_IDENTITY))
+	    (leaf && e->pi.cte != MIME_CTE_IDENTITY && p->cb.body != NULL))
 		mime_ent_decode(p, e, data, len);
 	else if (!leaf)
 		return;			/* preamble, epilogue: not content */
