@@ -143,6 +143,20 @@ filter_name_blocked(const struct cfg_strlist *globs, struct span name)
 	return filter_globs_match(globs, name);
 }
 
+struct filter_hit *
+filter_hits_slot(struct filter_hit *hits, size_t *n, enum filter_verdict v)
+{
+	struct filter_hit *weakest = NULL;
+
+	if (*n < FILTER_HITS_MAX)
+		return &hits[(*n)++];
+	for (size_t i = 0; i < *n; i++)
+		if (hits[i].verdict < v && (weakest == NULL ||
+		    hits[i].verdict < weakest->verdict))
+			weakest = &hits[i];
+	return weakest;
+}
+
 /* Copies text for a log value: printable ASCII, the rest as '?'. */
 static void
 filter_copy_text(char *out, size_t outlen, const char *in, size_t len)
@@ -166,9 +180,9 @@ filter_add_hit(struct filter_scan *fs, enum filter_kind kind,
 
 	if (v == FV_REJECT)
 		fs->stop = true;
-	if (fs->nhits == FILTER_HITS_MAX)
+	if ((h = filter_hits_slot(fs->hits, &fs->nhits, v)) == NULL)
 		return;
-	h = &fs->hits[fs->nhits++];
+	memset(h, 0, sizeof(*h));
 	h->kind = kind;
 	h->verdict = v;
 	filter_copy_text(h->rule, sizeof(h->rule), rule, strlen(rule));

@@ -47,7 +47,17 @@ struct filter_hit {
 	char			 rule[FILTER_TEXT_MAX];
 	char			 part[MIME_PATH_MAX];	/* "" = the message */
 	char			 detail[FILTER_TEXT_MAX];
+	bool			 reply;		/* detail is a milter's own reply,
+						 * "550 5.7.1 text" */
 };
+
+/*
+ * Where a new hit of verdict v goes in hits[0..*n) (at most
+ * FILTER_HITS_MAX): a free slot, else the place of the weakest weaker hit
+ * (a stronger hit is never lost), else NULL.
+ */
+struct filter_hit *filter_hits_slot(struct filter_hit *hits, size_t *n,
+	    enum filter_verdict v);
 
 const char *filter_kind_name(enum filter_kind k);	/* "attachment" ... */
 const char *filter_verdict_name(enum filter_verdict v);	/* "reject" ... */

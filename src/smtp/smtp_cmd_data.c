@@ -297,6 +297,7 @@ smtp_data_committed(void *arg, int rc)
 		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue_id);
 		if (s->srv->queued != NULL)
 			s->srv->queued(s->srv->queued_arg, s->queue_id);
+		smtp_filter_notify(s, FV_QUARANTINE);
 	} else {
 		snprintf(reply, sizeof(reply), "451 4.3.0 temporary failure");
 		log_kv(&s->log, LOGL_ERROR, "queue_error", "queue_id", s->queue_id,
@@ -407,6 +408,7 @@ smtp_data_discard(struct smtp_session *s)
 	    s->queue_id);
 	smtp_session_log_tx(s, reply);
 	smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue_id);
+	smtp_filter_notify(s, FV_DISCARD);
 	smtp_session_reset_tx(s, NULL);
 }
 
@@ -415,6 +417,9 @@ smtp_data_filtered(struct smtp_session *s, const struct smtp_filter_decision *d)
 {
 	switch (d->verdict) {
 	case FV_REJECT:
+		smtp_filter_notify(s, FV_REJECT);
+		smtp_data_refuse(s, d->code, d->esc, d->text);
+		return;
 	case FV_TEMPFAIL:
 		smtp_data_refuse(s, d->code, d->esc, d->text);
 		return;
@@ -422,6 +427,10 @@ smtp_data_filtered(struct smtp_session *s, const struct smtp_filter_decision *d)
 		smtp_data_discard(s);
 		return;
 	case FV_QUARANTINE:
+		/* The quarantine mailbox is the postmaster's: its quota
+		 * must not turn a quarantine into a refusal the sender sees. */
+		smtp_data_commit(s);
+		return;
 	case FV_ACCEPT:
 		break;
 	}

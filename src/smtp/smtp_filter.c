@@ -28,6 +28,9 @@
 #include "smtp/smtp_session.h"
 
 #define SMTP_FILTER_COPY	(64 * 1024)	/* rewrite copy piece: ours */
+/* A header section rewritten: the client's (HEADER_SCAN_MAX, as the MIME
+ * parser allows) and the fields we added before it. */
+#define SMTP_FILTER_HEADER_MAX	(HEADER_SCAN_MAX + 64 * 1024)
 
 struct smtp_filter {
 	struct filter_scan	*scan;
@@ -43,6 +46,8 @@ struct smtp_filter {
 	int			 body_fd;	/* a milter's new body, or -1 */
 	uint64_t		 body_len;
 	size_t			 route_i;	/* next mod to route (ADD_RCPT) */
+	struct smtp_target	*orig_targets;	/* before a quarantine */
+	size_t			 norig_targets;
 	struct smtp_filter_decision d;
 	smtp_filter_fn		 done;
 };
@@ -84,21 +89,24 @@ smtp_filter_feed(struct smtp_session *s, const char *data, size_t len)
 		filter_scan_feed(s->filt->scan, data, len);
 }
 
-/* Records a hit and logs it (SPEC 6: event=filter, action, rule, part). */
-static void
+/* Records a hit and logs it (SPEC 6: event=filter, action, rule, part).
+ * The stored copy, or NULL when only weaker-or-equal hits are kept. */
+static struct filter_hit *
 smtp_filter_hit(struct smtp_session *s, const struct filter_hit *h)
 {
 	struct smtp_filter *f = s->filt;
+	struct filter_hit *slot;
 
 	log_kv(&s->log, h->verdict == FV_ACCEPT ? LOGL_WARN : LOGL_INFO,
 	    "filter", "queue_id", s->queue_id, "filter", filter_kind_name(h->kind),
 	    "action", filter_verdict_name(h->verdict), "rule", h->rule,
 	    "part", h->part, "detail", h->detail, NULL);
-	if (f->nhits < FILTER_HITS_MAX)
-		f->hits[f->nhits++] = *h;
+	if ((slot = filter_hits_slot(f->hits, &f->nhits, h->verdict)) != NULL)
+		*slot = *h;
+	return slot;
 }
 
-static void
+static struct filter_hit *
 smtp_filter_add(struct smtp_session *s, enum filter_kind kind,
     enum filter_verdict v, const char *rule, const char *detail)
 {
@@ -106,7 +114,7 @@ smtp_filter_add(struct smtp_session *s, enum filter_kind kind,
 
 	snprintf(h.rule, sizeof(h.rule), "%s", rule);
 	snprintf(h.detail, sizeof(h.detail), "%s", detail);
-	smtp_filter_hit(s, &h);
+	return smtp_filter_hit(s, &h);
 }
 
 static const struct filter_hit *
@@ -139,6 +147,9 @@ static bool
 smtp_filter_woken(struct smtp_session *s)
 {
 	if (s->dead) {
+		/* SPEC 6: every transaction ends with its line, the hits
+		 * recorded so far included. */
+		smtp_session_log_tx(s, "connection lost");
 		smtp_session_resume(s);		/* frees it */
 		return false;
 	}
@@ -153,14 +164,14 @@ smtp_filter_clamd_done(void *arg, enum clamd_result r, const char *detail)
 	const struct config *cfg = s->cfg;
 
 	s->filt->clamd = NULL;
-	if (!smtp_filter_woken(s))
-		return;
 	if (r == CLAMD_FOUND)
 		smtp_filter_add(s, FILTER_ANTIVIRUS,
 		    filter_verdict_of(cfg->filters.antivirus.action), detail, "");
 	else if (r == CLAMD_ERROR)
 		smtp_filter_add(s, FILTER_ANTIVIRUS, smtp_filter_on_error(
 		    cfg->filters.antivirus.on_error), "error", detail);
+	if (!smtp_filter_woken(s))
+		return;
 	smtp_filter_step(s);
 	if (!s->busy)
 		smtp_session_resume(s);
@@ -195,16 +206,17 @@ smtp_filter_milter_done(void *arg, struct milter_result *r)
 	const struct cfg_milter *m = &s->cfg->filters.milters[f->milter_i];
 	const char *addr = m->address;
 
+	struct filter_hit *h;
+
 	f->milter = NULL;
 	f->milter_i++;
-	if (!smtp_filter_woken(s))
-		return;
 	switch (r->verdict) {
 	case MILTER_REJECT:
-		smtp_filter_add(s, FILTER_MILTER, FV_REJECT, addr, r->reply);
-		break;
 	case MILTER_TEMPFAIL:
-		smtp_filter_add(s, FILTER_MILTER, FV_TEMPFAIL, addr, r->reply);
+		h = smtp_filter_add(s, FILTER_MILTER, r->verdict == MILTER_REJECT ?
+		    FV_REJECT : FV_TEMPFAIL, addr, r->reply);
+		if (h != NULL)
+			h->reply = r->reply[0] != '\0';
 		break;
 	case MILTER_DISCARD:
 		smtp_filter_add(s, FILTER_MILTER, FV_DISCARD, addr, "");
@@ -224,6 +236,8 @@ smtp_filter_milter_done(void *arg, struct milter_result *r)
 		smtp_filter_take_mods(f, r);
 		break;
 	}
+	if (!smtp_filter_woken(s))
+		return;
 	smtp_filter_step(s);
 	if (!s->busy)
 		smtp_session_resume(s);
@@ -270,12 +284,12 @@ smtp_filter_reply(struct smtp_filter_decision *d, const struct filter_hit *h)
 	d->code = rej ? 554 : 451;
 	snprintf(d->esc, sizeof(d->esc), rej ? "5.7.1" : "4.3.0");
 	/* A milter's own reply: "550 5.7.1 text" (milter_reply_text_valid). */
-	if (h->kind == FILTER_MILTER && (h->verdict == FV_REJECT ||
-	    h->verdict == FV_TEMPFAIL) && strlen(t) >= 3 &&
-	    (t[0] == '4' || t[0] == '5') && t[0] == (rej ? '5' : '4')) {
+	if (h->reply && strlen(t) >= 3 && t[0] == (rej ? '5' : '4')) {
 		const char *p = t + 3, *sp;
 
 		d->code = (int)strtol(t, NULL, 10);
+		if (d->code == 421)
+			d->code = 451;	/* we choose when to close */
 		while (*p == ' ' || *p == '-')
 			p++;
 		sp = strchr(p, ' ');
@@ -289,10 +303,13 @@ smtp_filter_reply(struct smtp_filter_decision *d, const struct filter_hit *h)
 		return;
 	}
 	if (!rej) {
-		snprintf(d->text, sizeof(d->text), "%s", h->kind == FILTER_MILTER &&
-		    h->verdict == FV_TEMPFAIL && h->detail[0] == '\0' ?
+		/* A milter's tempfail (not its failure): 451 4.7.1. */
+		bool milter_said = h->kind == FILTER_MILTER &&
+		    h->detail[0] == '\0';
+
+		snprintf(d->text, sizeof(d->text), "%s", milter_said ?
 		    "try again later" : "temporary failure");
-		if (h->kind == FILTER_MILTER && strcmp(d->text, "try again later") == 0)
+		if (milter_said)
 			snprintf(d->esc, sizeof(d->esc), "4.7.1");
 		return;
 	}
@@ -351,16 +368,32 @@ smtp_filter_fail(struct smtp_session *s, const char *why)
 
 /* ---- the rewrite of the queue file ---- */
 
+/* An RFC 5322 quoted-string of printable text. */
+static void
+smtp_filter_quoted(struct buf *b, const char *t)
+{
+	buf_append(b, "\"", 1);
+	for (; *t != '\0'; t++) {
+		if (*t == '"' || *t == '\\')
+			buf_append(b, "\\", 1);
+		buf_append(b, t, 1);
+	}
+	buf_append(b, "\"", 1);
+}
+
 static void
 smtp_filter_quarantine_field(struct smtp_session *s, struct buf *out)
 {
 	const struct filter_hit *h = s->filt->decider;
 	struct buf v;
 
-	buf_init(&v, 4096);
-	buf_printf(&v, "%s; filter=%s; rule=\"%s\"; part=\"%s\"; from=<%s>",
-	    s->cfg->hostname, filter_kind_name(h->kind), h->rule, h->part,
-	    s->from != NULL ? s->from : "");
+	buf_init(&v, 64 * 1024);
+	buf_printf(&v, "%s; filter=%s; rule=", s->cfg->hostname,
+	    filter_kind_name(h->kind));
+	smtp_filter_quoted(&v, h->rule);
+	buf_append_str(&v, "; part=");
+	smtp_filter_quoted(&v, h->part);
+	buf_printf(&v, "; from=<%s>", s->from != NULL ? s->from : "");
 	for (size_t i = 0; i < s->nrcpt; i++)
 		buf_printf(&v, "; rcpt=<%s>", s->rcpt_text[i]);
 	mime_header_put(out, "X-Postern-Quarantine",
@@ -399,7 +432,8 @@ static int
 smtp_filter_read_header(int fd, uint64_t off, uint64_t len, char **hdr_out,
     size_t *fields_out, size_t *section_out)
 {
-	size_t want = len < HEADER_SCAN_MAX ? (size_t)len : HEADER_SCAN_MAX;
+	size_t want = len < SMTP_FILTER_HEADER_MAX ? (size_t)len :
+	    SMTP_FILTER_HEADER_MAX;
 	char *h = xmalloc(want + 1);
 	size_t sec;
 
@@ -410,8 +444,11 @@ smtp_filter_read_header(int fd, uint64_t off, uint64_t len, char **hdr_out,
 	if (pread(fd, h, want, (off_t)off) != (ssize_t)want)
 		return -1;
 	sec = mime_header_section_len(h, want);
-	if (sec == want && len > want && (sec < 2 ||
-	    memcmp(h + sec - 2, "\n\n", 2) != 0))
+	/* Found: an empty line ends it, or the whole message is in hand (a
+	 * message without a body). Else the section goes on past the window
+	 * and a field would be cut: refuse rather than split it. */
+	if (!(sec >= 2 && h[sec - 1] == '\n' && h[sec - 2] == '\n') &&
+	    !(sec == 1 && h[0] == '\n') && len > want)
 		return -1;
 	*section_out = *fields_out = sec;
 	if (sec == 1 && h[0] == '\n')
@@ -436,8 +473,10 @@ smtp_filter_rewrite(struct smtp_session *s)
 	if ((fd = queue_writer_detach(&s->qw, &off, &len)) == -1)
 		return -1;
 	buf_init(&out, HEADER_SCAN_MAX + 64 * 1024);
-	if (smtp_filter_read_header(fd, off, len, &h, &fields, &section) == -1)
+	if (smtp_filter_read_header(fd, off, len, &h, &fields, &section) == -1) {
+		rc = -2;
 		goto done;
+	}
 	if (f->d.verdict == FV_QUARANTINE)
 		smtp_filter_quarantine_field(s, &out);
 	if (filter_headers_apply(h, fields, f->mods, f->nmods, &out) == -1 ||
@@ -479,16 +518,6 @@ smtp_filter_target_add(struct smtp_session *s, enum queue_kind kind,
 	    .key = xstrdup(key), .orig = xstrdup(orig), .quota = quota };
 }
 
-static void
-smtp_filter_targets_clear(struct smtp_session *s)
-{
-	for (size_t i = 0; i < s->ntargets; i++) {
-		free(s->targets[i].key);
-		free(s->targets[i].orig);
-	}
-	s->ntargets = 0;
-}
-
 /* SMFIR_DELRCPT: every target the address led to or is. */
 static void
 smtp_filter_targets_delete(struct smtp_session *s, const char *addr)
@@ -497,6 +526,8 @@ smtp_filter_targets_delete(struct smtp_session *s, const char *addr)
 		struct smtp_target *t = &s->targets[i];
 
 		if (strcasecmp(t->key, addr) == 0 || strcasecmp(t->orig, addr) == 0) {
+			log_kv(&s->log, LOGL_INFO, "filter_rcpt_deleted", "queue_id",
+			    s->queue_id, "rcpt", t->key, NULL);
 			free(t->key);
 			free(t->orig);
 			memmove(t, t + 1, (s->ntargets - i - 1) * sizeof(*t));
@@ -548,6 +579,11 @@ smtp_filter_routed(struct smtp_session *s, const struct ipc_msg *reply)
 		smtp_filter_target_add(s, QKIND_REMOTE, addr, 0, addr);
 	else if (f->d.verdict == FV_QUARANTINE) {
 		smtp_filter_fail(s, "quarantine mailbox not deliverable");
+		return;
+	} else if (v == IPCV_TEMPFAIL || v == IPCV_OK) {
+		/* Not known now (or no target in the answer): a recipient a
+		 * milter added must not be lost. */
+		smtp_filter_fail(s, "routing a milter's recipient failed");
 		return;
 	} else
 		log_kv(&s->log, LOGL_WARN, "filter_rcpt_refused", "queue_id",
@@ -605,17 +641,30 @@ smtp_filter_route_next(struct smtp_session *s)
 	if (s->ntargets == 0) {
 		/* A milter removed every recipient: nobody gets it. */
 		f->d.verdict = FV_DISCARD;
-		log_kv(&s->log, LOGL_INFO, "filter", "queue_id", s->queue_id,
-		    "filter", "milter", "action", "discard", "rule",
-		    "no recipient left", "part", "", NULL);
+		f->decider = smtp_filter_add(s, FILTER_MILTER, FV_DISCARD,
+		    "no recipient left", "");
 		smtp_filter_finish(s);
 		return;
 	}
-	if (smtp_filter_rewrite(s) == -1) {
+	switch (smtp_filter_rewrite(s)) {
+	case 0:
+		smtp_filter_finish(s);
+		return;
+	case -2:
+		/* Refused, not deferred: a retry would fail the same way. */
+		f->d.verdict = FV_REJECT;
+		f->d.code = 554;
+		snprintf(f->d.esc, sizeof(f->d.esc), "5.6.0");
+		snprintf(f->d.text, sizeof(f->d.text), "message refused: header "
+		    "section too large for the filters' changes");
+		log_kv(&s->log, LOGL_WARN, "filter_error", "queue_id",
+		    s->queue_id, "detail", "header section too large", NULL);
+		smtp_filter_finish(s);
+		return;
+	default:
 		smtp_filter_fail(s, "rewriting the queue file failed");
 		return;
 	}
-	smtp_filter_finish(s);
 }
 
 /* ---- the decision ---- */
@@ -629,16 +678,17 @@ smtp_filter_decide(struct smtp_session *s)
 	f->decider = h;
 	memset(&f->d, 0, sizeof(f->d));
 	f->d.verdict = h != NULL ? h->verdict : FV_ACCEPT;
-	/* Before quarantine replaces the recipients: they are the ones told. */
-	if (f->d.verdict > FV_ACCEPT && f->d.verdict != FV_TEMPFAIL)
-		smtp_notice_send(s, h, f->d.verdict);
 	if (f->d.verdict == FV_REJECT || f->d.verdict == FV_TEMPFAIL) {
 		smtp_filter_reply(&f->d, h);
 		smtp_filter_finish(s);
 		return;
 	}
 	if (f->d.verdict == FV_QUARANTINE) {
-		smtp_filter_targets_clear(s);
+		/* Kept for the notices: they tell the original recipients. */
+		f->orig_targets = s->targets;
+		f->norig_targets = s->ntargets;
+		s->targets = NULL;
+		s->ntargets = 0;
 		f->route_i = 0;
 		smtp_filter_route_next(s);
 		return;
@@ -664,11 +714,16 @@ smtp_filter_step(struct smtp_session *s)
 	uint64_t off, len;
 	int fd;
 
-	if (h != NULL && h->verdict == FV_REJECT) {
-		smtp_filter_decide(s);
+	if (h != NULL && h->verdict >= FV_TEMPFAIL) {
+		smtp_filter_decide(s);	/* the others cannot change that */
 		return;
 	}
 	fd = s->qw != NULL ? queue_writer_fd(s->qw, &off, &len) : -1;
+	if (fd == -1 && e != NULL && (e->clamd.text[0] != '\0' ||
+	    e->nmilters > 0)) {
+		smtp_filter_fail(s, "queue file unreadable");
+		return;
+	}
 	if (e != NULL && e->clamd.text[0] != '\0' && !f->clamd_done) {
 		f->clamd_done = true;
 		if (fd != -1) {
@@ -742,6 +797,25 @@ smtp_filter_reset(struct smtp_session *s)
 	free(f->mods);
 	if (f->body_fd != -1)
 		close(f->body_fd);
+	for (size_t i = 0; i < f->norig_targets; i++) {
+		free(f->orig_targets[i].key);
+		free(f->orig_targets[i].orig);
+	}
+	free(f->orig_targets);
 	free(f);
 	s->filt = NULL;
+}
+
+void
+smtp_filter_notify(struct smtp_session *s, enum filter_verdict v)
+{
+	const struct smtp_filter *f = s->filt;
+
+	if (f == NULL || f->decider == NULL || f->decider->verdict != v)
+		return;
+	if (f->orig_targets != NULL)
+		smtp_notice_send(s, f->decider, v, f->orig_targets,
+		    f->norig_targets);
+	else
+		smtp_notice_send(s, f->decider, v, s->targets, s->ntargets);
 }

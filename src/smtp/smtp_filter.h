@@ -40,6 +40,11 @@ void	smtp_filter_feed(struct smtp_session *s, const char *data, size_t len);
 void	smtp_filter_end(struct smtp_session *s, smtp_filter_fn done);
 /* The deciding hit on the transaction line: filter, action, rule, part. */
 void	smtp_filter_log_tx(const struct smtp_session *s, struct log_line *l);
+/*
+ * The notices of filters.attachments.notify for decision v, once it is
+ * final: the message refused, or discarded, or quarantined and durable.
+ */
+void	smtp_filter_notify(struct smtp_session *s, enum filter_verdict v);
 /* Ends the transaction's filtering (cancels what still runs). */
 void	smtp_filter_reset(struct smtp_session *s);
 

@@ -120,7 +120,7 @@ notice_routed(void *arg, const struct ipc_msg *reply)
 		queue_env_add_rcpt(&n->env, QKIND_REMOTE, n->to, n->to);
 	if (n->env.nrcpts == 0) {
 		log_kv(&n->log, LOGL_WARN, "filter_notice", "to", n->to,
-		    "result", "no route", NULL);
+		    "result", "failed", "detail", "no route", NULL);
 		notice_free(n);
 		return;
 	}
@@ -157,8 +157,13 @@ notice_policy(void *arg, const struct ipc_msg *reply)
 	uint64_t p;
 
 	if (reply == NULL || smtp_dir_verdict(reply) != IPCV_OK ||
-	    ipc_msg_get_u64(reply, IK_FLAGS, &p) == -1 ||
-	    p == POLICY_DISABLED || (p == POLICY_REQUIRE_SPF && !n->spf_pass)) {
+	    ipc_msg_get_u64(reply, IK_FLAGS, &p) == -1) {
+		log_kv(&n->log, LOGL_WARN, "filter_notice", "to", n->to,
+		    "result", "failed", "detail", "directory unreachable", NULL);
+		notice_free(n);
+		return;
+	}
+	if (p == POLICY_DISABLED || (p == POLICY_REQUIRE_SPF && !n->spf_pass)) {
 		log_kv(&n->log, LOGL_INFO, "filter_notice", "to", n->to,
 		    "result", "suppressed", "detail", "bounces policy", NULL);
 		notice_free(n);
@@ -211,11 +216,12 @@ notice_new(struct smtp_session *s, const char *to, const struct filter_hit *h,
 /* The local domain whose bounces policy applies (SPEC 4): the first local
  * recipient's for mail from outside, else the sender's. */
 static const char *
-notice_policy_domain(const struct smtp_session *s)
+notice_policy_domain(const struct smtp_session *s,
+    const struct smtp_target *targets, size_t ntargets)
 {
-	for (size_t i = 0; i < s->ntargets; i++)
-		if (s->targets[i].kind == QKIND_LOCAL) {
-			const char *at = strrchr(s->targets[i].key, '@');
+	for (size_t i = 0; i < ntargets; i++)
+		if (targets[i].kind == QKIND_LOCAL) {
+			const char *at = strrchr(targets[i].key, '@');
 
 			if (at != NULL)
 				return at + 1;
@@ -225,15 +231,15 @@ notice_policy_domain(const struct smtp_session *s)
 
 void
 smtp_notice_send(struct smtp_session *s, const struct filter_hit *h,
-    enum filter_verdict v)
+    enum filter_verdict v, const struct smtp_target *targets, size_t ntargets)
 {
 	unsigned notify = s->cfg->filters.attachments.notify;
 
 	if (h == NULL || h->kind != FILTER_ATTACHMENT)
 		return;
 	if (notify & NOTIFY_RECIPIENT)
-		for (size_t i = 0; i < s->ntargets; i++) {
-			const struct smtp_target *t = &s->targets[i];
+		for (size_t i = 0; i < ntargets; i++) {
+			const struct smtp_target *t = &targets[i];
 			struct notice *n;
 
 			if (t->kind != QKIND_LOCAL)
@@ -254,7 +260,8 @@ smtp_notice_send(struct smtp_session *s, const struct filter_hit *h,
 		}
 		n->spf_pass = spf != NULL && strcmp(spf, "pass") == 0;
 		ipc_msg_init(&req, IPCM_BOUNCE_POLICY, 0);
-		ipc_msg_add_str(&req, IK_DOMAIN, notice_policy_domain(s));
+		ipc_msg_add_str(&req, IK_DOMAIN, notice_policy_domain(s, targets,
+		    ntargets));
 		if (s->srv->dir_call(s->srv->dir_arg, &req, notice_policy, n) == -1)
 			notice_policy(n, NULL);
 	}

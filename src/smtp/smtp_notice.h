@@ -15,8 +15,14 @@
 
 struct smtp_session;
 
-/* After the decision, before the transaction is reset. */
+struct smtp_target;
+/*
+ * Once the outcome is final (refused, or discarded or quarantined and
+ * committed), before the transaction is reset. targets: the recipients
+ * the message had before a quarantine replaced them.
+ */
 void	smtp_notice_send(struct smtp_session *s, const struct filter_hit *h,
-	    enum filter_verdict v);
+	    enum filter_verdict v, const struct smtp_target *targets,
+	    size_t ntargets);
 
 #endif
