@@ -292,14 +292,22 @@ filter_rule_scan(struct filter_scan *fs, struct filter_rule *r,
 	}
 }
 
+/* Content rules read text: what a person is shown. Other parts are not
+ * even decoded. */
+static bool
+filter_wants_body(void *arg, const struct mime_part_info *pi)
+{
+	(void)arg;
+	return strncmp(pi->type, "text/", 5) == 0;
+}
+
 static bool
 filter_on_body(void *arg, const struct mime_part_info *pi, const char *data,
     size_t len)
 {
 	struct filter_scan *fs = arg;
 
-	/* Content rules read text: what a person is shown. */
-	if (strncmp(pi->type, "text/", 5) != 0)
+	if (!filter_wants_body(arg, pi))
 		return !fs->stop;
 	while (len > 0 && !fs->stop) {
 		size_t n = len < sizeof(fs->fold) ? len : sizeof(fs->fold);
@@ -331,6 +339,7 @@ filter_scan_new(const struct config *cfg)
 	struct filter_scan *fs;
 	struct mime_callbacks cb = { .header = filter_on_header,
 	    .part = filter_on_part, .body = filter_on_body,
+	    .wants_body = filter_wants_body,
 	    .part_end = filter_on_part_end };
 
 	if (cfg->filters.attachments.block.n == 0 && cfg->filters.ncontent == 0)

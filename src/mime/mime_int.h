@@ -84,6 +84,7 @@ struct mime_ent {
 	unsigned	 hl, sl;
 	unsigned	 nchild;	/* children opened so far */
 	bool		 container;
+	bool		 want_body;	/* a leaf whose content body() reads */
 	bool		 in_digest;	/* child of multipart/digest (RFC 2046 5.1.5) */
 };
 

@@ -97,6 +97,12 @@ struct mime_callbacks {
 		    const char *data, size_t len);
 	/* The part's content ended. Optional. */
 	void	(*part_end)(void *arg, const struct mime_part_info *pi);
+	/*
+	 * Asked once per leaf part after part(): does body() want its
+	 * content? false = it is neither decoded nor passed on. Optional
+	 * (absent: every leaf's content goes to body()).
+	 */
+	bool	(*wants_body)(void *arg, const struct mime_part_info *pi);
 };
 
 struct mime_parser;

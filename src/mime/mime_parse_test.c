@@ -161,7 +161,7 @@ transcript(const char *msg, size_t len, size_t maxchunk, uint32_t seed,
 {
 	struct rec r = { .stop_after = stop_after };
 	struct mime_callbacks cb = { &r, rec_header, rec_part, rec_body,
-	    rec_end };
+	    rec_end, NULL };
 	struct mime_parser *p;
 	enum mime_rc rc = MIME_OK;
 	size_t off = 0;
@@ -692,7 +692,7 @@ static double
 bench_mbs(const char *msg, size_t len, unsigned rounds)
 {
 	struct mime_callbacks cb = { NULL, bench_header, NULL, bench_body,
-	    NULL };
+	    NULL, NULL };
 	struct timespec a, b;
 	size_t sink = 0;
 

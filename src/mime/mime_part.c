@@ -307,6 +307,8 @@ mime_ent_body_start(struct mime_parser *p, struct mime_ent *e)
 	mime_qp_init(&e->qp);
 	e->container = e->st != MIME_ENT_LEAF &&
 	    e->pi.cte != MIME_CTE_IDENTITY;
+	e->want_body = e->st == MIME_ENT_LEAF && p->cb.body != NULL &&
+	    (p->cb.wants_body == NULL || p->cb.wants_body(p->cb.arg, &e->pi));
 	if (e->container) {
 		struct mime_layer *l;
 
@@ -372,8 +374,10 @@ mime_ent_content(struct mime_parser *p, struct mime_ent *e, unsigned j,
 	bool leaf = e->st == MIME_ENT_LEAF;
 
 	/* A leaf is decoded only for a body() that wants its content. */
+	if (leaf && !e->want_body)
+		return;			/* nobody reads it: not even decoded */
 	if ((e->container && j == e->hl) ||
-	    (leaf && e->pi.cte != MIME_CTE_IDENTITY && p->cb.body != NULL))
+	    (leaf && e->pi.cte != MIME_CTE_IDENTITY))
 		mime_ent_decode(p, e, data, len);
 	else if (!leaf)
 		return;			/* preamble, epilogue: not content */
