@@ -156,7 +156,7 @@ test_qp_long_blanks(void **state)
 	strcpy(in + 200, "x\n");
 	memcpy(want, in, sizeof(in));
 	qp_is(in, want);
-	/* XXX: only the last blanks held (up to 80) go at the line end. */
+	/* Known limit: only the last blanks held (up to 80) go at the line end. */
 	memset(in, ' ', 200);
 	strcpy(in + 200, "\n");
 	memset(want, ' ', 160);
