@@ -340,9 +340,12 @@ mime_win_full(struct mime_parser *p, unsigned j)
 	buf_reset(&l->win);
 }
 
-/* What looked like a padded delimiter was not: content. Known limit: its blanks
- * past the window are given as SP whatever they were (HTAB, CR); nothing
- * but a filter reads them, and padding this long is an attack anyway. */
+/*
+ * What looked like a padded delimiter was not: content. Known limit: its
+ * blanks past the window are given as SP whatever they were (HTAB, CR);
+ * nothing but a filter reads them, and padding this long is an attack
+ * anyway.
+ */
 static void
 mime_blanks_fail(struct mime_parser *p, unsigned j)
 {
