@@ -115,8 +115,8 @@ milter_reader_piece(struct milter_reader *rd, struct span *piece, bool *whole)
 
 /*
  * Adds to the field's value what fits in the packet. Known limit: the
- * rest of a field longer than MILTER_CHUNK is not shown to the milter (libmilter
- * would refuse the packet); the stored message keeps it whole.
+ * rest of a field longer than MILTER_CHUNK is not shown to the milter
+ * (libmilter would refuse the packet); the stored message keeps it whole.
  * NUL bytes are left out: the value travels as a C string.
  */
 static void
