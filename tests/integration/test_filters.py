@@ -277,3 +277,19 @@ def test_notify_sender_from_outside_obeys_bounces_policy(make_postern):
     assert code == 250
     line = on.wait_log("event=filter_notice")
     assert "result=queued" in line and "carol@remote.example" in line
+
+
+def test_mime_header_size_limit_is_refused(filtered):
+    pad = "".join(f"X-Pad-{i:05d}: {'a' * 200}\n" for i in range(1400))  # ~300 KB
+    msg = (f"From: <alice@example.org>\nSubject: big header\n{pad}\nbody\n")
+    code, text = send(filtered, msg.replace("\n", "\r\n").encode())
+    assert code == 554 and text.startswith("5.6.0"), (code, text)
+    assert "header" in text
+
+
+def test_mime_part_count_limit_is_refused(filtered):
+    code, text = send(filtered, mime(["Content-Type: text/plain\n\nx\n"] * 1001,
+                                     subject="parts"))
+    assert code == 554 and text.startswith("5.6.0"), (code, text)
+    assert send(filtered, mime(["Content-Type: text/plain\n\nx\n"] * 900,
+                               subject="fewer")) == (250, "")
