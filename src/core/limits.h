@@ -15,6 +15,9 @@
 #define SMTP_RCPT_HARD_MAX	10000	/* ceiling for limits.recipients: ours */
 #define SMTP_MSG_SIZE_HARD_MAX	(2ULL << 30)	/* 2 GiB: ours */
 #define POP3_CMD_LINE_MAX	255	/* RFC 2449 section 4, incl. CRLF */
+#define POP3_MSG_MAX		1000000	/* message numbers in one maildrop: ours */
+#define POP3_TOP_LINES_MAX	1000000000	/* TOP line count: ours */
+#define POP3_SASL_LINE_MAX	((SASL_RESPONSE_MAX + 2) / 3 * 4 + 2)	/* base64, incl. CRLF */
 #define IMAP_CMD_LINE_MAX	8192	/* RFC 7162 section 4 guidance */
 #define IMAP_NEST_MAX		8	/* parenthesis depth: ours */
 #define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
