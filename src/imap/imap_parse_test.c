@@ -33,28 +33,40 @@ dump_bytes(struct buf *out, struct span v)
 	}
 }
 
-/* A text form of one result, tokens as [type:value] and lists as (...). */
+/* A text form of the tokens, [type:value] and lists as (...); no recursion. */
 static void
-dump_toks(struct buf *out, const struct imap_cmd *cmd, size_t from, size_t to)
+dump_toks(struct buf *out, const struct imap_cmd *cmd)
 {
 	static const char types[] = "aqlnL";
-	size_t i = from;
+	size_t ends[IMAP_NEST_MAX + 1], depth = 0, i;
+	bool opened = true;
 
-	while (i < to) {
+	for (i = 0; i < cmd->ntoks; i++) {
 		const struct imap_tok *t = &cmd->toks[i];
 
-		if (i > from)
+		if (!opened)
 			buf_append_str(out, " ");
+		opened = false;
 		if (t->type == IMAP_TOK_LIST) {
 			buf_append_str(out, "(");
-			dump_toks(out, cmd, i + 1, t->end);
-			buf_append_str(out, ")");
+			if (t->end == i + 1) {
+				buf_append_str(out, ")");
+			} else {
+				assert_true(depth < IMAP_NEST_MAX);
+				ends[depth++] = t->end;
+				opened = true;
+				continue;
+			}
 		} else {
 			buf_printf(out, "%c:", types[t->type]);
 			dump_bytes(out, t->val);
 		}
-		i = t->end;
+		while (depth > 0 && ends[depth - 1] == i + 1) {
+			buf_append_str(out, ")");
+			depth--;
+		}
 	}
+	assert_int_equal(depth, 0);
 }
 
 static void
@@ -90,7 +102,7 @@ drive(struct imap_parser *p, struct buf *out)
 			buf_append_span(out, cmd.name);
 			if (cmd.ntoks > 0)
 				buf_append_str(out, " ");
-			dump_toks(out, &cmd, 0, cmd.ntoks);
+			dump_toks(out, &cmd);
 		} else {
 			buf_printf(out, "%s ", rc == PARSE_INVALID ? "INVALID" :
 			    "TOO_LONG");
@@ -110,12 +122,14 @@ run_mode(const char *in, size_t len, int mode)
 	struct imap_parser *p = imap_parser_new(IMAP_CMD_LINE_MAX, IMAP_NEST_MAX);
 	struct buf out;
 	size_t off = 0, n;
+	uint32_t r;
 	char *s;
 
 	buf_init(&out, (size_t)1 << 30);
-	srand((unsigned)mode);
+	r = (uint32_t)mode;
 	while (off < len) {
-		n = mode == 0 ? len : mode == 1 ? 1 : 1 + (size_t)rand() % 23;
+		r = r * 1103515245u + 12345u;	/* reproducible pieces */
+		n = mode == 0 ? len : mode == 1 ? 1 : 1 + (r >> 16) % 23;
 		if (n > len - off)
 			n = len - off;
 		assert_int_equal(imap_parser_feed(p, in + off, n), 0);
