@@ -20,6 +20,14 @@
 #define POP3_SASL_LINE_MAX	((SASL_RESPONSE_MAX + 2) / 3 * 4 + 2)	/* base64, incl. CRLF */
 #define IMAP_CMD_LINE_MAX	8192	/* RFC 7162 section 4 guidance */
 #define IMAP_NEST_MAX		8	/* parenthesis depth: ours */
+#define IMAP_LITERAL_MAX	(64 * 1024)	/* literal bytes of one command held in
+					 * memory (LOGIN, SEARCH, ...): ours */
+#define IMAP_CMD_TOKENS_MAX	1024	/* arguments of one command, lists
+					 * included: ours, > any real FETCH/SEARCH */
+#define IMAP_SEQ_RANGES_MAX	4096	/* ranges in a sequence set: every set
+					 * that fits IMAP_CMD_LINE_MAX ("1," each) */
+#define IMAP_INPUT_MAX		(256 * 1024)	/* bytes fed to the IMAP parser and
+					 * not yet consumed: ours */
 #define MIME_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
 #define MIME_DEPTH_MAX		16	/* nested multiparts: ours */
 #define SASL_RESPONSE_MAX	12288	/* AUTH PLAIN/LOGIN payload: ours */
