@@ -18,9 +18,8 @@
 #
 # Before the runs, two probes show that the MIME parser finds the attachment
 # name and the text part's content of a loadgen --mime message (a block glob
-# "*.pdf", a content rule on the text); if it does not (src/mime/
-# mime_parse_stub.c, which parses nothing), the "on" figures measure nothing
-# and the script fails.
+# "*.pdf", a content rule on the text); if it does not (a parser that
+# parses nothing), the "on" figures measure nothing and the script fails.
 #
 # Writes $BENCH_DIR/filters.md (tables) and, when run alone, replaces the
 # section between the filters markers of docs/benchmarks.md. Exits non-zero
@@ -198,7 +197,7 @@ probe() {
 		say "probe $1: refused by filter=$2 rule=$4"
 		probes_ok=$((probes_ok + 1))
 	else
-		note "probe $1: the message was not refused by the $2 filter ($(tr '\n' ' ' <"$BENCH_DIR/filters.probe.out")): the MIME parser does not see a loadgen --mime message (is src/mime/mime_parse_stub.c, which parses nothing, still linked?), so the \"filters on\" figures do not measure a scan"
+		note "probe $1: the message was not refused by the $2 filter ($(tr '\n' ' ' <"$BENCH_DIR/filters.probe.out")): the MIME parser does not see a loadgen --mime message, so the \"filters on\" figures do not measure a scan"
 	fi
 }
 

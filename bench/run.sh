@@ -536,7 +536,8 @@ whether or not the CPU was the bottleneck. A fresh instance for every run;
 off and on alternate. Before the runs, two probes check that the parser
 sees these messages: a block list of \`"*.pdf"\` and a content rule on the
 words of the text part must each refuse one (bench/filters.sh fails
-otherwise, as it does with the stand-in parser \`mime_parse_stub.c\`).
+otherwise, as it did with the empty stand-in parser used while the real
+one was written).
 
 Memory is that of the worker processes only (the master's children
 chrooted into \`data_dir/queue\`: the filters run there), summed over the
