@@ -13,7 +13,7 @@
 #include "core/limits.h"
 #include "core/xalloc.h"
 #include "ipc/ipc_proto.h"
-#include "smtp/smtp_sasl.h"
+#include "core/sasl.h"
 #include "smtp/smtp_session.h"
 
 /* The directory process checked the password (the session never sees a

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for smtp_sasl: base64 decoding round-trips, and PLAIN
+ * libFuzzer target for core/sasl: base64 decoding round-trips, and PLAIN
  * splitting never reads outside the message.
  */
 #include <stdint.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/limits.h"
-#include "smtp/smtp_sasl.h"
+#include "core/sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,10 +1,10 @@
 /*
- * smtp_sasl: base64 (RFC 4648 section 4, no whitespace, padding checked)
+ * sasl: base64 (RFC 4648 section 4, no whitespace, padding checked)
  * and SASL PLAIN (RFC 4616 section 2) parsing.
  */
 #include <string.h>
 
-#include "smtp/smtp_sasl.h"
+#include "core/sasl.h"
 
 static int
 sasl_b64_value(unsigned char c)

@@ -1,9 +1,10 @@
 /*
- * smtp_sasl: the pure parts of SMTP AUTH (RFC 4954): strict base64
- * (RFC 4648 4) and the PLAIN message (RFC 4616). No I/O; fuzzed.
+ * sasl: the pure parts of SASL that SMTP AUTH (RFC 4954), POP3 AUTH
+ * (RFC 5034) and IMAP AUTHENTICATE share: strict base64 (RFC 4648 4) and
+ * the PLAIN message (RFC 4616). No I/O; fuzzed.
  */
-#ifndef POSTERN_SMTP_SASL_H
-#define POSTERN_SMTP_SASL_H
+#ifndef POSTERN_SASL_H
+#define POSTERN_SASL_H
 
 #include "core/buf.h"
 #include "core/parse.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for smtp_sasl: strict base64 and the SASL PLAIN message.
+ * Unit tests for core/sasl: strict base64 and the SASL PLAIN message.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/limits.h"
-#include "smtp/smtp_sasl.h"
+#include "core/sasl.h"
 
 static enum parse_rc
 decode(const char *in, struct buf *out)
