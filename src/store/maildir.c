@@ -73,8 +73,9 @@ maildir_ensure(const char *path)
 	free(tmp);
 	if (rc == -1 || maildir_mkdir(path) == -1)
 		return -1;
+	/* tmp/ last: a concurrent delivery that finds tmp/ then finds new/. */
 	for (int i = 0; i < 3 && rc == 0; i++) {
-		static const char *const subs[] = { "tmp", "new", "cur" };
+		static const char *const subs[] = { "new", "cur", "tmp" };
 
 		sub = xasprintf("%s/%s", path, subs[i]);
 		rc = maildir_mkdir(sub);
@@ -137,9 +138,12 @@ maildir_deliver(const char *path, const char *name, struct span prefix,
 	if (fd == -1)
 		goto out;
 	if (io_write_all(fd, prefix.ptr, prefix.len) == 0 &&
-	    maildir_copy(fd, src_fd, off, len) == 0 && fsync(fd) == 0 &&
-	    rename(tmp, dst) == 0)
-		rc = 0;
+	    maildir_copy(fd, src_fd, off, len) == 0 && fsync(fd) == 0) {
+		rc = rename(tmp, dst);
+		/* A tree half made by an older version or by hand: complete it. */
+		if (rc == -1 && errno == ENOENT && maildir_ensure(path) == 0)
+			rc = rename(tmp, dst);
+	}
 	saved = errno;
 	close(fd);
 	if (rc == -1)

@@ -253,6 +253,28 @@ test_deliver_writes_prefix_and_body_into_new(void **state)
 	assert_int_equal(count_entries(BOX "/new"), 1);
 }
 
+/* Another delivery is making the tree: tmp/ exists, new/ not yet. The copy
+ * must still land (an acknowledged message once got deferred here). */
+static void
+test_deliver_into_half_made_tree(void **state)
+{
+	const char *body = "Subject: hi\n\nhello\n";
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir("mail", 0700), 0);
+	assert_int_equal(mkdir("mail/example.org", 0700), 0);
+	assert_int_equal(mkdir(BOX, 0700), 0);
+	assert_int_equal(mkdir(BOX "/tmp", 0700), 0);
+	fd = source_fd("", body);
+	assert_int_equal(maildir_deliver(BOX, "1.QAR0.mx,S=1", span_from_cstr(""),
+	    fd, 0, strlen(body)), 0);
+	close(fd);
+	assert_int_equal(count_entries(BOX "/new"), 1);
+	assert_int_equal(count_entries(BOX "/tmp"), 0);
+	mode_is(BOX "/cur", 0700);
+}
+
 static void
 test_deliver_part_of_source(void **state)
 {
@@ -439,6 +461,8 @@ main(void)
 		cmocka_unit_test(test_path_refuses_keys_without_parts),
 		cmocka_unit_test_setup_teardown(test_ensure_makes_private_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_writes_prefix_and_body_into_new,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_into_half_made_tree,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_part_of_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_large_body, setup, teardown),
