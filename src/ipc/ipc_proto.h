@@ -25,7 +25,13 @@
  *                                                  the local targets' domains, with OK)
  *   IPCM_DATA     IK_TARGETS (local keys with a quota, one a line), IK_SIZE (the message)
  *                                               -> IK_SIZE (max message size), IK_TARGETS (keys over quota for IK_SIZE)
- *   IPCM_AUTH     IK_USER IK_PASS IK_IP         -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES
+ *   IPCM_AUTH     IK_USER IK_PASS IK_IP [IK_FLAGS]
+ *                                               -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES,
+ *                                                  with OK IK_USER (the mailbox key "local@domain")
+ *                 IK_FLAGS IPC_AUTH_MAILBOX: a POP3/IMAP login; with OK and
+ *                 relay.smtp_after_pop > 0 it opens the smtp_after_pop window
+ *                 for IK_IP (dird's memory): IPCM_CONNECT and IPCM_MAIL then
+ *                 answer IK_TRUSTED for that IP until it closes.
  *
  * Queue manager (qmgr -> dird, same reply form; for bounces and auto-replies):
  *   IPCM_BOUNCE_POLICY  IK_DOMAIN               -> IK_RC (OK|TEMPFAIL), with OK IK_FLAGS: the
@@ -85,6 +91,9 @@ enum ipc_key {
 /* IK_FLAGS of IPCM_RCPT */
 #define IPC_RCPT_AUTH		0x1	/* the session is authenticated */
 #define IPC_RCPT_TRUSTED	0x2	/* the transaction is trusted */
+
+/* IK_FLAGS of IPCM_AUTH */
+#define IPC_AUTH_MAILBOX	0x1	/* from a POP3/IMAP session */
 
 /* IK_FLAGS of IPCM_AUTOREPLY */
 #define IPC_AUTOREPLY_SPF_PASS	0x1	/* SPF passed for the original message's sender */
