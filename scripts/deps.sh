@@ -15,7 +15,7 @@ pkgs="build-essential clang libclang-rt-14-dev pkg-config libevent-dev
 libssl-dev libconfig-dev libsqlite3-dev libunbound-dev libcrypt-dev
 libcmocka-dev libseccomp-dev python3-pytest swaks openssl sqlite3 procps
 cppcheck clang-tidy python3-dnslib python3-aiosmtpd python3-pytest-xdist
-clamav-daemon python3-milter"
+clamav-daemon python3-milter curl fetchmail isync"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
