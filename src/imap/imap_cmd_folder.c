@@ -1,0 +1,325 @@
+/*
+ * imap_cmd_folder: the folder commands of the authenticated state (RFC
+ * 3501 6.3.3-6.3.10): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+ * LIST and LSUB (with CHILDREN, RFC 3348, and SPECIAL-USE, RFC 6154,
+ * including the LIST (SPECIAL-USE) selection option), STATUS. The folder
+ * tree itself is store/mbox's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xalloc.h"
+#include "imap/imap_sess_int.h"
+
+/* One mailbox name argument, with a trailing "/" dropped (RFC 3501 6.3.3:
+ * it only says children are meant to follow). NULL: reply sent. */
+static char *
+imap_folder_arg(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t *arg)
+{
+	const struct imap_tok *t = imap_arg(cmd, arg);
+	char *name = imap_arg_cstr(t);
+	size_t n;
+
+	if (name == NULL) {
+		imap_reply_bad(s, cmd->tag, "Mailbox name expected");
+		return NULL;
+	}
+	n = strlen(name);
+	if (n > 1 && name[n - 1] == '/')
+		name[n - 1] = '\0';
+	if (mbox_name_is_inbox(name)) {
+		free(name);
+		name = xstrdup("INBOX");
+	}
+	return name;
+}
+
+static void
+imap_folder_fail(struct imap_session *s, struct span tag, const char *what,
+    const char *err)
+{
+	log_kv(s->log, LOGL_INFO, "folder_refused", "command", what,
+	    "detail", err, NULL);
+	if (strncmp(err, "[", 1) == 0)	/* a response code from mbox */
+		imap_reply(s, tag, "NO", "%s", err);
+	else
+		imap_reply(s, tag, "NO", "%s failed", what);
+}
+
+void
+imap_cmd_create(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	char *name, err[256];
+
+	(void)uid;
+	if ((name = imap_folder_arg(s, cmd, &arg)) == NULL)
+		return;
+	if (arg < cmd->ntoks) {
+		imap_reply_bad(s, cmd->tag, "Too many arguments");
+	} else if (strcmp(name, "INBOX") == 0) {
+		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] INBOX exists");
+	} else if (mbox_folder_exists(s->mu, name)) {
+		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox exists");
+	} else if (!mbox_name_valid(name)) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+	} else if (mbox_folder_create(s->mu, name, err, sizeof(err)) < 0) {
+		imap_folder_fail(s, cmd->tag, "CREATE", err);
+	} else {
+		imap_session_sync(s, true);
+		imap_reply(s, cmd->tag, "OK", "CREATE completed");
+	}
+	free(name);
+}
+
+void
+imap_cmd_delete(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	char *name, err[256];
+
+	(void)uid;
+	if ((name = imap_folder_arg(s, cmd, &arg)) == NULL)
+		return;
+	if (arg < cmd->ntoks) {
+		imap_reply_bad(s, cmd->tag, "Too many arguments");
+	} else if (strcmp(name, "INBOX") == 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] INBOX cannot be deleted");
+	} else if (!mbox_folder_exists(s->mu, name)) {
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] No such mailbox");
+	} else if (mbox_folder_delete(s->mu, name, err, sizeof(err)) < 0) {
+		imap_folder_fail(s, cmd->tag, "DELETE", err);
+	} else {
+		imap_session_sync(s, true);
+		imap_reply(s, cmd->tag, "OK", "DELETE completed");
+	}
+	free(name);
+}
+
+void
+imap_cmd_rename(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	char *from, *to, err[256];
+
+	(void)uid;
+	if ((from = imap_folder_arg(s, cmd, &arg)) == NULL)
+		return;
+	if ((to = imap_folder_arg(s, cmd, &arg)) == NULL) {
+		free(from);
+		return;
+	}
+	if (arg < cmd->ntoks) {
+		imap_reply_bad(s, cmd->tag, "Too many arguments");
+	} else if (!mbox_folder_exists(s->mu, from)) {
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] No such mailbox");
+	} else if (mbox_folder_exists(s->mu, to)) {
+		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox exists");
+	} else if (!mbox_name_valid(to) || strcmp(to, "INBOX") == 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+	} else if (mbox_folder_rename(s->mu, from, to, err, sizeof(err)) < 0) {
+		imap_folder_fail(s, cmd->tag, "RENAME", err);
+	} else {
+		imap_session_sync(s, true);
+		imap_reply(s, cmd->tag, "OK", "RENAME completed");
+	}
+	free(from);
+	free(to);
+}
+
+void
+imap_cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	bool on = span_eq_nocase(cmd->name, "SUBSCRIBE");
+	char *name;
+
+	(void)uid;
+	if ((name = imap_folder_arg(s, cmd, &arg)) == NULL)
+		return;
+	if (arg < cmd->ntoks)
+		imap_reply_bad(s, cmd->tag, "Too many arguments");
+	else if (!mbox_name_valid(name) && strcmp(name, "INBOX") != 0)
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+	else if (mbox_subscribe(s->mu, name, on) < 0)
+		imap_reply(s, cmd->tag, "NO", "%s failed",
+		    on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	else
+		imap_reply(s, cmd->tag, "OK", "%s completed",
+		    on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	free(name);
+}
+
+static const char *const imap_special_attr[] = {
+	[MBOX_SPECIAL_NONE] = NULL,
+	[MBOX_SPECIAL_SENT] = "\\Sent",
+	[MBOX_SPECIAL_DRAFTS] = "\\Drafts",
+	[MBOX_SPECIAL_TRASH] = "\\Trash",
+	[MBOX_SPECIAL_JUNK] = "\\Junk",
+};
+
+static void
+imap_list_one(struct imap_session *s, const char *verb,
+    const struct mbox_folder_info *f, bool lsub)
+{
+	struct buf b;
+	bool sp = false;
+
+	buf_init(&b, 2 * MBOX_FOLDER_NAME_MAX + 256);
+	buf_printf(&b, "%s (", verb);
+	if (f->noselect) {
+		buf_printf(&b, "\\Noselect");
+		sp = true;
+	}
+	if (!lsub) {
+		buf_printf(&b, "%s%s", sp ? " " : "",
+		    f->has_children ? "\\HasChildren" : "\\HasNoChildren");
+		sp = true;
+	}
+	if (f->special > MBOX_SPECIAL_NONE && f->special <= MBOX_SPECIAL_JUNK)
+		buf_printf(&b, "%s%s", sp ? " " : "",
+		    imap_special_attr[f->special]);
+	buf_printf(&b, ") \"/\" ");
+	imap_put_string(&b, f->name, strlen(f->name));
+	imap_untagged(s, "%s", buf_cstr(&b));
+	buf_free(&b);
+}
+
+/* LIST [(selection options)] reference pattern|(patterns) [RETURN (...)]
+ * (RFC 3501 6.3.8, RFC 5258 as far as RFC 6154 needs it). */
+void
+imap_cmd_list(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	bool lsub = span_eq_nocase(cmd->name, "LSUB"), special_only = false;
+	const struct imap_tok *t, *pats;
+	struct mbox_folder_info *fv = NULL;
+	size_t nf = 0, i, k, npat;
+	char *ref, *pat[16];
+
+	(void)uid;
+	t = imap_arg(cmd, &arg);
+	if (!lsub && t != NULL && t->type == IMAP_TOK_LIST) {
+		for (k = (size_t)(t - cmd->toks) + 1; k < t->end; k++)
+			if (span_eq_nocase(cmd->toks[k].val, "SPECIAL-USE"))
+				special_only = true;
+		t = imap_arg(cmd, &arg);
+	}
+	ref = imap_arg_cstr(t);
+	pats = imap_arg(cmd, &arg);
+	if (ref == NULL || pats == NULL) {
+		free(ref);
+		imap_reply_bad(s, cmd->tag, "LIST needs reference and pattern");
+		return;
+	}
+	npat = 0;
+	if (pats->type == IMAP_TOK_LIST) {
+		for (k = (size_t)(pats - cmd->toks) + 1; k < pats->end &&
+		    npat < 16; k = cmd->toks[k].end)
+			if ((pat[npat] = imap_arg_cstr(&cmd->toks[k])) != NULL)
+				npat++;
+	} else if ((pat[0] = imap_arg_cstr(pats)) != NULL) {
+		npat = 1;
+	}
+	/* Anything after (RETURN (...)) is ignored: we always return the
+	 * CHILDREN and SPECIAL-USE attributes. */
+	if (npat == 1 && pat[0][0] == '\0' && !lsub) {
+		/* RFC 3501 6.3.8: the hierarchy delimiter and root. */
+		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");
+		goto done;
+	}
+	if (mbox_folder_list(s->mu, &fv, &nf) < 0) {
+		imap_reply(s, cmd->tag, "NO", "LIST failed, ref %s",
+		    msess_id(s->c));
+		goto out;
+	}
+	for (i = 0; i < nf; i++) {
+		if (lsub && !fv[i].subscribed)
+			continue;
+		if (special_only && fv[i].special == MBOX_SPECIAL_NONE)
+			continue;
+		for (k = 0; k < npat; k++) {
+			char *full = xasprintf("%s%s", ref, pat[k]);
+			bool hit = imap_list_match(full, fv[i].name);
+
+			free(full);
+			if (hit) {
+				imap_list_one(s, lsub ? "LSUB" : "LIST", &fv[i],
+				    lsub);
+				break;
+			}
+		}
+	}
+	mbox_folder_list_free(fv, nf);
+done:
+	imap_session_sync(s, true);
+	imap_reply(s, cmd->tag, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+out:
+	for (k = 0; k < npat; k++)
+		free(pat[k]);
+	free(ref);
+}
+
+void
+imap_cmd_status(struct imap_session *s, const struct imap_cmd *cmd,
+    size_t arg, bool uid)
+{
+	const struct imap_tok *items;
+	struct mbox_status st;
+	struct buf b;
+	char *name, err[256];
+	size_t k;
+	bool sp = false;
+
+	(void)uid;
+	if ((name = imap_folder_arg(s, cmd, &arg)) == NULL)
+		return;
+	items = imap_arg(cmd, &arg);
+	if (items == NULL || items->type != IMAP_TOK_LIST ||
+	    items->nchildren == 0 || arg < cmd->ntoks) {
+		free(name);
+		imap_reply_bad(s, cmd->tag, "STATUS needs a list of items");
+		return;
+	}
+	if (mbox_folder_status(s->mu, name, &st, err, sizeof(err)) < 0) {
+		free(name);
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	buf_init(&b, 2 * MBOX_FOLDER_NAME_MAX + 256);
+	buf_printf(&b, "STATUS ");
+	imap_put_string(&b, name, strlen(name));
+	buf_printf(&b, " (");
+	for (k = (size_t)(items - cmd->toks) + 1; k < items->end;
+	    k = cmd->toks[k].end) {
+		struct span v = cmd->toks[k].val;
+		uint32_t val;
+
+		if (span_eq_nocase(v, "MESSAGES"))
+			val = st.messages;
+		else if (span_eq_nocase(v, "RECENT"))
+			val = st.recent;
+		else if (span_eq_nocase(v, "UIDNEXT"))
+			val = st.uidnext;
+		else if (span_eq_nocase(v, "UIDVALIDITY"))
+			val = st.uidvalidity;
+		else if (span_eq_nocase(v, "UNSEEN"))
+			val = st.unseen;
+		else {
+			buf_free(&b);
+			free(name);
+			imap_reply_bad(s, cmd->tag, "Unknown STATUS item");
+			return;
+		}
+		buf_printf(&b, "%s%.*s %u", sp ? " " : "", (int)v.len, v.ptr,
+		    val);
+		sp = true;
+	}
+	buf_printf(&b, ")");
+	imap_untagged(s, "%s", buf_cstr(&b));
+	buf_free(&b);
+	free(name);
+	imap_session_sync(s, true);
+	imap_reply(s, cmd->tag, "OK", "STATUS completed");
+}
