@@ -265,7 +265,8 @@ imap_fetch_stream(struct imap_session *s, struct imap_fetch *f)
 	return true;
 }
 
-/* The rest of the current message; false when paused for output. */
+/* The rest of the current message (a section being streamed is
+ * finished by imap_fetch_run() first); false when paused for output. */
 static bool
 imap_fetch_msg_items(struct imap_session *s, struct imap_fetch *f)
 {
@@ -275,11 +276,6 @@ imap_fetch_msg_items(struct imap_session *s, struct imap_fetch *f)
 
 	for (; f->item < f->nitems; f->item++) {
 		it = &f->items[f->item];
-		if (f->streaming) {
-			if (!imap_fetch_stream(s, f))
-				return false;
-			continue;
-		}
 		if (f->item > 0)
 			msess_write(s->c, " ", 1);
 		if (it->kind != FI_SECTION) {
