@@ -85,6 +85,8 @@ buf_consume(struct buf *b, size_t n)
 {
 	if (n > b->len)
 		fatal("buf_consume: %zu > %zu", n, b->len);
+	if (n == 0)
+		return;		/* also: data may be NULL (never allocated) */
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 	if (b->data != NULL)
