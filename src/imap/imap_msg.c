@@ -189,18 +189,20 @@ static bool
 imap_msg_delim(const char *line, size_t n, struct span b, bool *close_out)
 {
 	size_t i;
+	bool close;
 
 	if (n < 2 + b.len || line[0] != '-' || line[1] != '-' ||
 	    memcmp(line + 2, b.ptr, b.len) != 0)
 		return false;
 	i = 2 + b.len;
-	*close_out = i + 1 < n && line[i] == '-' && line[i + 1] == '-';
-	if (*close_out)
+	close = i + 1 < n && line[i] == '-' && line[i + 1] == '-';
+	if (close)
 		i += 2;
 	for (; i < n; i++)
 		if (line[i] != ' ' && line[i] != '\t' &&
 		    (line[i] != '\r' || i + 1 != n))
 			return false;
+	*close_out = close;
 	return true;
 }
 

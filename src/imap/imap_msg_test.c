@@ -106,6 +106,7 @@ static const char msg_noclose[] =
     "--b\n"
     "\n"
     "one\n"
+    "--b--x\n"
     "--b \t\n"
     "Content-Type: text/plain\n"
     "\n"
@@ -371,8 +372,8 @@ test_noclose(void **state)
 	(void)state;
 	check_fetch(msg_noclose, 1,
 	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
-	    "3 1)(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 5 1) \"MIXED\")");
-	check_section(msg_noclose, "BODY[1]", "one");
+	    "11 2)(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 5 1) \"MIXED\")");
+	check_section(msg_noclose, "BODY[1]", "one\r\n--b--x");
 	check_section(msg_noclose, "BODY[2]", "two\r\n");
 }
 
