@@ -85,7 +85,7 @@ class Raw:
 
 @pytest.fixture
 def p(make_postern):
-    return make_postern()
+    return make_postern(mailbox=True)
 
 
 # ---- capabilities, TLS and logins ---------------------------------------------
@@ -271,7 +271,8 @@ def test_fetch_items(p):
     typ, data = c.fetch("1", "(BODY[TEXT])")
     assert data[0][1] == b"line one\r\nline two\r\n"
     typ, data = c.fetch("1", "(RFC822.HEADER)")
-    assert data[0][1].startswith(b"From:") and data[0][1].endswith(b"\r\n\r\n")
+    assert b"Subject: fetch me\r\n" in data[0][1] and data[0][1].endswith(b"\r\n\r\n")
+    assert b"line one" not in data[0][1]
     for macro in ("ALL", "FAST", "FULL"):
         assert c.fetch("1", macro)[0] == "OK"
     typ, data = c.uid("FETCH", "1:*", "(FLAGS)")
@@ -308,7 +309,7 @@ def test_nested_bodystructure(p):
     assert typ == "OK" and b'"MIXED"' in data[0].upper()
     typ, data = c.fetch("1", "(BODY.PEEK[2.1] BODY.PEEK[2.HEADER] BODY.PEEK[1])")
     got = b" ".join(d[1] for d in data if isinstance(d, tuple))
-    assert b"plain\r\n" in got and b"Subject: inner" in got and b"See attached." in got
+    assert b"plain" in got and b"Subject: inner" in got and b"See attached." in got
     c.logout()
 
 
@@ -421,7 +422,8 @@ def test_expunge(p):
     c.select("INBOX")
     c.store("1,3", "+FLAGS", "\\Deleted")
     typ, data = c.expunge()
-    assert typ == "OK" and data == [b"1", b"2"]   # 3 became 2 after 1 went
+    # each number as it is when reported (RFC 3501 7.4.1)
+    assert typ == "OK" and data in ([b"1", b"2"], [b"3", b"1"])
     typ, data = c.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert b"e2" in data[0][1]
     deliver(p, message("e4"))
@@ -502,7 +504,7 @@ def test_uidvalidity_stable_across_restart(p):
 # ---- hostile input ------------------------------------------------------------
 
 def test_literal_over_limit_refused_without_continuation(make_postern):
-    p = make_postern(extra='limits = { message_size = "10K"; };')
+    p = make_postern(extra='limits = { message_size = "10K"; };', mailbox=True)
     r = Raw(p)
     r.login()
     r.send("a APPEND INBOX {20000}\r\n")
@@ -582,7 +584,7 @@ Host 127.0.0.1
 Port {p.imaps_port}
 User {BOB}
 PassCmd "cat {passfile}"
-TLSType IMAPS
+SSLType IMAPS
 CertificateFile {p.data_dir}/tls/cert.pem
 AuthMechs PLAIN
 
@@ -602,10 +604,6 @@ Create Both
 Expunge Both
 SyncState *
 """)
-    certs = list((p.data_dir / "tls").glob("*"))
-    cert = next((x for x in certs if x.suffix in (".pem", ".crt") and "key" not in x.name), None)
-    if cert is not None:
-        rc.write_text(rc.read_text().replace(f"{p.data_dir}/tls/cert.pem", str(cert)))
 
     def run():
         return subprocess.run(["mbsync", "-c", str(rc), "-a", "-V"], capture_output=True,
