@@ -261,6 +261,28 @@ out:
 	free(ref);
 }
 
+/* A STATUS item's canonical name and value; NULL when unknown. */
+static const char *
+imap_status_item(struct span v, const struct mbox_status *st, uint32_t *val)
+{
+	const struct {
+		const char	*name;
+		uint32_t	 val;
+	} items[] = {
+		{ "MESSAGES", st->messages }, { "RECENT", st->recent },
+		{ "UIDNEXT", st->uidnext }, { "UIDVALIDITY", st->uidvalidity },
+		{ "UNSEEN", st->unseen },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		if (span_eq_nocase(v, items[i].name)) {
+			*val = items[i].val;
+			return items[i].name;
+		}
+	return NULL;
+}
+
 void
 imap_cmd_status(struct imap_session *s, const struct imap_cmd *cmd,
     size_t arg, bool uid)
@@ -270,6 +292,7 @@ imap_cmd_status(struct imap_session *s, const struct imap_cmd *cmd,
 	struct buf b;
 	char *name, err[256];
 	size_t k;
+	uint32_t val = 0;
 	bool sp = false;
 
 	(void)uid;
@@ -293,27 +316,15 @@ imap_cmd_status(struct imap_session *s, const struct imap_cmd *cmd,
 	buf_printf(&b, " (");
 	for (k = (size_t)(items - cmd->toks) + 1; k < items->end;
 	    k = cmd->toks[k].end) {
-		struct span v = cmd->toks[k].val;
-		uint32_t val;
+		const char *item = imap_status_item(cmd->toks[k].val, &st, &val);
 
-		if (span_eq_nocase(v, "MESSAGES"))
-			val = st.messages;
-		else if (span_eq_nocase(v, "RECENT"))
-			val = st.recent;
-		else if (span_eq_nocase(v, "UIDNEXT"))
-			val = st.uidnext;
-		else if (span_eq_nocase(v, "UIDVALIDITY"))
-			val = st.uidvalidity;
-		else if (span_eq_nocase(v, "UNSEEN"))
-			val = st.unseen;
-		else {
+		if (item == NULL) {
 			buf_free(&b);
 			free(name);
 			imap_reply_bad(s, cmd->tag, "Unknown STATUS item");
 			return;
 		}
-		buf_printf(&b, "%s%.*s %u", sp ? " " : "", (int)v.len, v.ptr,
-		    val);
+		buf_printf(&b, "%s%s %u", sp ? " " : "", item, val);
 		sp = true;
 	}
 	buf_printf(&b, ")");
