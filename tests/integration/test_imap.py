@@ -146,6 +146,33 @@ def test_authenticate_plain(p):
     r.close()
 
 
+def test_starttls_discards_pipelined_commands(p):
+    s = socket.create_connection(("127.0.0.1", p.imap_port), timeout=10)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"a STARTTLS\r\nb LOGOUT\r\n")
+    assert f.readline().startswith(b"a OK")
+    t = client_tls().wrap_socket(s)
+    t.sendall(b"c NOOP\r\n")
+    line = b""
+    while b"\r\n" not in line:
+        line += t.recv(1000)
+    assert line.startswith(b"c OK"), line     # b LOGOUT never ran
+    t.close()
+
+
+def test_banned_after_failed_logins(make_postern):
+    p = make_postern(extra='auth = { failures_before_ban = 2; failure_window = "10m"; ban_time = "1h"; };',
+                     mailbox=True)
+    r = Raw(p)
+    assert "AUTHENTICATIONFAILED" in r.cmd("a", f'LOGIN "{BOB}" "wrong"')[-1]
+    r.send(f'b LOGIN "{BOB}" "wrong"\r\n')
+    assert r.line().startswith("* BYE")
+    with pytest.raises((ConnectionError, OSError)):
+        r.line()
+    p.wait_log("result=banned")
+
+
 def test_logout_and_bad_commands(p):
     r = Raw(p)
     assert r.cmd("a", "FROB")[-1].startswith("a BAD")
