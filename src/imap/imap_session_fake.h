@@ -111,15 +111,18 @@ static uint32_t nmsgs;
 static int fake_user, fake_box;
 static bool expunge_pending;	/* another session removed message 2 */
 
+/* Every fake that can fail says nothing. */
+static void fake_noerr(char *e, size_t l) { if (l > 0) e[0] = '\0'; }
+
 W char *mbox_root(const char *k) { return xstrdup(k); }
-W struct mbox_user *mbox_user_open(const char *r, char *e, size_t n) { (void)r; (void)e; (void)n; return (struct mbox_user *)&fake_user; }
+W struct mbox_user *mbox_user_open(const char *r, char *e, size_t n) { (void)r; fake_noerr(e, n); return (struct mbox_user *)&fake_user; }
 W void mbox_user_close(struct mbox_user **u) { *u = NULL; }
 W bool mbox_name_valid(const char *n) { return strchr(n, '*') == NULL; }
 W bool mbox_name_is_inbox(const char *n) { return strcasecmp(n, "INBOX") == 0; }
 W bool mbox_folder_exists(struct mbox_user *u, const char *n) { (void)u; return mbox_name_is_inbox(n) || strcmp(n, "Trash") == 0; }
-W int mbox_folder_create(struct mbox_user *u, const char *n, char *e, size_t l) { (void)u; (void)n; (void)e; (void)l; return 0; }
-W int mbox_folder_delete(struct mbox_user *u, const char *n, char *e, size_t l) { (void)u; (void)n; (void)e; (void)l; return 0; }
-W int mbox_folder_rename(struct mbox_user *u, const char *f, const char *t, char *e, size_t l) { (void)u; (void)f; (void)t; (void)e; (void)l; return 0; }
+W int mbox_folder_create(struct mbox_user *u, const char *n, char *e, size_t l) { (void)u; (void)n; fake_noerr(e, l); return 0; }
+W int mbox_folder_delete(struct mbox_user *u, const char *n, char *e, size_t l) { (void)u; (void)n; fake_noerr(e, l); return 0; }
+W int mbox_folder_rename(struct mbox_user *u, const char *f, const char *t, char *e, size_t l) { (void)u; (void)f; (void)t; fake_noerr(e, l); return 0; }
 W int mbox_subscribe(struct mbox_user *u, const char *n, bool on) { (void)u; (void)n; (void)on; return 0; }
 
 W int
@@ -149,7 +152,8 @@ W int
 mbox_folder_status(struct mbox_user *u, const char *n, struct mbox_status *st,
     char *e, size_t l)
 {
-	(void)u; (void)n; (void)e; (void)l;
+	(void)u; (void)n;
+	fake_noerr(e, l);
 	*st = (struct mbox_status){ nmsgs, 0, 1, 10, 42 };
 	return 0;
 }
@@ -157,7 +161,8 @@ mbox_folder_status(struct mbox_user *u, const char *n, struct mbox_status *st,
 W struct mbox *
 mbox_open(struct mbox_user *u, const char *n, bool ro, char *e, size_t l)
 {
-	(void)u; (void)ro; (void)e; (void)l;
+	(void)u; (void)ro;
+	fake_noerr(e, l);
 	return mbox_name_is_inbox(n) ? (struct mbox *)&fake_box : NULL;
 }
 W void mbox_close(struct mbox **m) { *m = NULL; }
@@ -202,19 +207,19 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 	return 0;
 }
 
-W int mbox_copy(struct mbox *m, const uint32_t *i, size_t n, const char *d, uint32_t *v, uint32_t *u, char *e, size_t l) { (void)m; (void)i; (void)d; (void)e; (void)l; *v = 7; for (size_t k = 0; k < n; k++) u[k] = 100 + (uint32_t)k; return 0; }
-W int mbox_move(struct mbox *m, const uint32_t *i, size_t n, const char *d, uint32_t *v, uint32_t *u, struct mbox_changes *ch, char *e, size_t l) { (void)m; (void)i; (void)n; (void)d; (void)v; (void)u; (void)ch; (void)e; (void)l; return -1; }
+W int mbox_copy(struct mbox *m, const uint32_t *i, size_t n, const char *d, uint32_t *v, uint32_t *u, char *e, size_t l) { (void)m; (void)i; (void)d; fake_noerr(e, l); *v = 7; for (size_t k = 0; k < n; k++) u[k] = 100 + (uint32_t)k; return 0; }
+W int mbox_move(struct mbox *m, const uint32_t *i, size_t n, const char *d, uint32_t *v, uint32_t *u, struct mbox_changes *ch, char *e, size_t l) { (void)m; (void)i; (void)d; (void)ch; *v = 0; if (n > 0) u[0] = 0; snprintf(e, l, "fake: no MOVE"); return -1; }
 
 static size_t appended;
 W struct mbox_append *mbox_append_begin(struct mbox_user *u, const char *n, char *e, size_t l) { (void)u; if (!mbox_name_is_inbox(n)) { snprintf(e, l, "[TRYCREATE] no"); return NULL; } appended = 0; return (struct mbox_append *)&fake_box; }
 W int mbox_append_write(struct mbox_append *a, const void *d, size_t n) { (void)a; (void)d; appended += n; return 0; }
-W int mbox_append_commit(struct mbox_append **a, unsigned f, int64_t t, uint32_t *v, uint32_t *u, char *e, size_t l) { (void)f; (void)t; (void)e; (void)l; *a = NULL; *v = 42; *u = 11; return 0; }
+W int mbox_append_commit(struct mbox_append **a, unsigned f, int64_t t, uint32_t *v, uint32_t *u, char *e, size_t l) { (void)f; (void)t; fake_noerr(e, l); *a = NULL; *v = 42; *u = 11; return 0; }
 W void mbox_append_abort(struct mbox_append **a) { *a = NULL; }
 
 /* ---- fake imap_msg: every message is body_text, sections are BODY[] ---- */
 
 static int fake_msg;
-W struct imap_msg *imap_msg_open(int fd, char *e, size_t l) { (void)fd; (void)e; (void)l; return (struct imap_msg *)&fake_msg; }
+W struct imap_msg *imap_msg_open(int fd, char *e, size_t l) { (void)fd; fake_noerr(e, l); return (struct imap_msg *)&fake_msg; }
 W void imap_msg_close(struct imap_msg **m) { *m = NULL; }
 W int imap_msg_envelope(struct imap_msg *m, struct buf *o) { (void)m; return buf_append_str(o, "(NIL \"hi\" NIL NIL NIL NIL NIL NIL NIL NIL)"); }
 W int imap_msg_bodystructure(struct imap_msg *m, bool x, struct buf *o) { (void)m; (void)x; return buf_append_str(o, "(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 7 1)"); }
@@ -226,7 +231,7 @@ imap_section_parse(const char *a, size_t n, struct imap_section *s, char *e,
 	memset(s, 0, sizeof(*s));
 	s->peek = n >= 9 && strncmp(a, "BODY.PEEK", 9) == 0;
 	s->label = xstrdup("BODY[]");
-	(void)e; (void)l;
+	fake_noerr(e, l);
 	return 0;
 }
 W void imap_section_clear(struct imap_section *s) { free(s->label); s->label = NULL; }
@@ -256,7 +261,7 @@ imap_msg_reader_read(struct imap_msg_reader *r, char *dst, size_t max)
 }
 W void imap_msg_reader_clear(struct imap_msg_reader *r) { (void)r; }
 
-W struct imap_search *imap_search_compile(const struct imap_cmd *c, size_t f, size_t e, bool *b, char *er, size_t l) { (void)c; (void)f; (void)e; (void)b; snprintf(er, l, "no"); return NULL; }
+W struct imap_search *imap_search_compile(const struct imap_cmd *c, size_t f, size_t e, bool *b, char *er, size_t l) { (void)c; (void)f; (void)e; *b = false; snprintf(er, l, "no"); return NULL; }
 W bool imap_search_match(const struct imap_search *s, const struct imap_search_msg *m) { (void)s; (void)m; return true; }
 W void imap_search_free(struct imap_search **s) { *s = NULL; }
 
