@@ -488,6 +488,35 @@ def test_idle_receives_new_delivery(p):
     r.close()
 
 
+def test_idle_sees_flags_and_expunge_of_another_session(p):
+    deliver(p, message("x1"))
+    deliver(p, message("x2"))
+    a = Raw(p)
+    a.login()
+    a.cmd("s", "SELECT INBOX")
+    a.send("i IDLE\r\n")
+    assert a.line().startswith("+ idling")
+    b = imaps(p)
+    b.select("INBOX")
+    b.store("2", "+FLAGS", "\\Flagged")
+
+    def wait_for(pred):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            ln = a.line()
+            if pred(ln):
+                return ln
+        raise AssertionError("not seen")
+    wait_for(lambda ln: ln.startswith("* 2 FETCH") and "\\Flagged" in ln)
+    b.store("1", "+FLAGS", "\\Deleted")
+    b.expunge()
+    wait_for(lambda ln: ln == "* 1 EXPUNGE")
+    a.send("DONE\r\n")
+    assert a.until("i")[-1].startswith("i OK")
+    b.logout()
+    a.close()
+
+
 def test_two_sessions_see_each_other(p):
     deliver(p, message("shared 1"))
     deliver(p, message("shared 2"))
