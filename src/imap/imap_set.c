@@ -44,14 +44,17 @@ imap_set_select(struct imap_session *s, struct span v, bool uid, bool *sel)
 		}
 		if (!uid) {
 			/* RFC 3501 9: a number past the last message is an
-			 * error; "*" in an empty folder selects nothing. */
-			if ((set.ranges[r].first != IMAP_SEQ_STAR &&
-			    set.ranges[r].first > count) ||
-			    (set.ranges[r].last != IMAP_SEQ_STAR &&
-			    set.ranges[r].last > count)) {
+			 * error. A range with "*" is taken as reaching the
+			 * last message ("5:*" with 3 messages is 3), and
+			 * selects nothing in an empty folder: clients send
+			 * "1:*" blindly. */
+			if (set.ranges[r].first != IMAP_SEQ_STAR &&
+			    set.ranges[r].last != IMAP_SEQ_STAR && b > count) {
 				imap_seq_set_clear(&set);
 				return -1;
 			}
+			if (b > count)
+				b = count;
 			for (i = a; i >= 1 && i <= b; i++)
 				sel[i - 1] = true;
 			continue;

@@ -368,6 +368,7 @@ def test_uid_ranges_with_star(p):
     c = imaps(p)
     c.select("INBOX")
     assert c.uid("FETCH", "1:*", "(FLAGS)") == ("OK", [None])
+    assert c.fetch("1:*", "(FLAGS)") == ("OK", [None])     # empty: nothing
     deliver(p, message("a"))
     deliver(p, message("b"))
     c.noop()
@@ -379,6 +380,8 @@ def test_uid_ranges_with_star(p):
     assert b"UID 2" in data[0]
     typ, data = c.uid("FETCH", "5:7", "(UID)")
     assert typ == "OK" and data == [None]
+    typ, data = c.fetch("5:*", "(UID)")       # a range with * reaches the last
+    assert len(data) == 1 and b"UID 2" in data[0]
     c.logout()
 
 
