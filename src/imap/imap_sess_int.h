@@ -14,7 +14,7 @@
 #include "imap/imap_session.h"
 #include "store/mbox.h"
 
-#define IMAP_IDLE_SEC		(30 * 60)	/* RFC 3501 5.4 */
+#define IMAP_IDLE_SEC		(30 * 60)	/* RFC 3501 5.4: the floor */
 #define IMAP_BADS_MAX		20		/* BADs in a row before BYE: ours */
 #define IMAP_CHUNK		(64 * 1024)	/* body bytes read at a time: ours */
 #define IMAP_STRUCT_MAX		(4u << 20)	/* ENVELOPE/BODYSTRUCTURE text: ours */

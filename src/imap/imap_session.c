@@ -414,7 +414,9 @@ imap_session_open(struct msess *c)
 		s->msg_max = cfg->domain_defaults.max_message_size;
 	if (s->msg_max == 0 || s->msg_max > UINT32_MAX)
 		s->msg_max = UINT32_MAX;	/* RFC 3501 9: number */
-	msess_set_idle(c, IMAP_IDLE_SEC);
+	/* limits.command_timeout, with RFC 3501 5.4's floor of 30 minutes. */
+	msess_set_idle(c, cfg->limits.command_timeout > IMAP_IDLE_SEC ?
+	    cfg->limits.command_timeout : IMAP_IDLE_SEC);
 	/* SPEC 5: the greeting names the host, never the software. */
 	imap_untagged(s, "OK [CAPABILITY %s] %s ready", imap_session_caps(s),
 	    cfg->hostname);

@@ -560,6 +560,15 @@ def test_uidvalidity_stable_across_restart(p):
     c.logout()
 
 
+def test_shutdown_says_bye(p):
+    r = Raw(p)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+    p.stop()
+    assert r.line().startswith("* BYE")
+    r.close()
+
+
 # ---- hostile input ------------------------------------------------------------
 
 def test_literal_over_limit_refused_without_continuation(make_postern):
@@ -622,6 +631,14 @@ def test_curl_imaps(p):
     r = subprocess.run(["curl", "-sk", f"{url}/INBOX?SUBJECT%20curl", "-u", f"{BOB}:{PASSWORD}"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "SEARCH 1" in r.stdout
+    up = p.tmp / "up.eml"
+    up.write_bytes(message("uploaded by curl").encode())
+    r = subprocess.run(["curl", "-sk", f"{url}/Drafts", "-u", f"{BOB}:{PASSWORD}", "-T", str(up)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    c = imaps(p)
+    assert c.select("Drafts")[1] == [b"1"]
+    c.logout()
 
 
 @pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync not installed")
