@@ -186,6 +186,61 @@ imap_list_one(struct imap_session *s, const char *verb,
 	buf_free(&b);
 }
 
+static bool
+imap_list_any(char *const *pat, size_t npat, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < npat; k++)
+		if (imap_list_match(pat[k], name))
+			return true;
+	return false;
+}
+
+/*
+ * RFC 3501 6.3.9: a subscribed folder that "%" does not reach shows its
+ * parent that "%" does, as \Noselect when the parent itself is not
+ * subscribed. Folders come sorted, so a parent's children are together:
+ * a parent is written for the first child that needs it.
+ */
+static void
+imap_lsub_parents(struct imap_session *s, const struct mbox_folder_info *fv,
+    size_t nf, size_t i, char *const *pat, size_t npat)
+{
+	char parent[MBOX_FOLDER_NAME_MAX + 1];
+	const char *name = fv[i].name, *slash;
+	size_t j, len;
+	bool dup;
+
+	for (slash = strchr(name, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		len = (size_t)(slash - name);
+		if (len >= sizeof(parent))
+			return;
+		memcpy(parent, name, len);
+		parent[len] = '\0';
+		if (!imap_list_any(pat, npat, parent))
+			continue;
+		dup = false;
+		for (j = 0; j < nf && !dup; j++)	/* subscribed: listed alone */
+			dup = fv[j].subscribed && strcmp(fv[j].name, parent) == 0;
+		for (j = i; j-- > 0 && !dup;) {	/* written for a sibling */
+			if (strncmp(fv[j].name, parent, len) != 0 ||
+			    fv[j].name[len] != '/')
+				break;
+			dup = fv[j].subscribed &&
+			    !imap_list_any(pat, npat, fv[j].name);
+		}
+		if (!dup) {
+			struct mbox_folder_info f = { .name = parent,
+			    .noselect = true };
+
+			imap_list_one(s, "LSUB", &f, true);
+		}
+		return;
+	}
+}
+
 /* LIST [(selection options)] reference pattern|(patterns) [RETURN (...)]
  * (RFC 3501 6.3.8, RFC 5258 as far as RFC 6154 needs it). */
 void
@@ -234,22 +289,21 @@ imap_cmd_list(struct imap_session *s, const struct imap_cmd *cmd,
 		    msess_id(s->c));
 		goto out;
 	}
+	for (k = 0; k < npat; k++) {	/* the reference goes first */
+		char *full = xasprintf("%s%s", ref, pat[k]);
+
+		free(pat[k]);
+		pat[k] = full;
+	}
 	for (i = 0; i < nf; i++) {
 		if (lsub && !fv[i].subscribed)
 			continue;
 		if (special_only && fv[i].special == MBOX_SPECIAL_NONE)
 			continue;
-		for (k = 0; k < npat; k++) {
-			char *full = xasprintf("%s%s", ref, pat[k]);
-			bool hit = imap_list_match(full, fv[i].name);
-
-			free(full);
-			if (hit) {
-				imap_list_one(s, lsub ? "LSUB" : "LIST", &fv[i],
-				    lsub);
-				break;
-			}
-		}
+		if (imap_list_any(pat, npat, fv[i].name))
+			imap_list_one(s, lsub ? "LSUB" : "LIST", &fv[i], lsub);
+		else if (lsub)
+			imap_lsub_parents(s, fv, nf, i, pat, npat);
 	}
 	mbox_folder_list_free(fv, nf);
 done:

@@ -242,6 +242,8 @@ def test_create_rename_delete_hierarchy(p):
     assert c.delete("INBOX")[0] == "NO"
     assert c.subscribe("w/y")[0] == "OK"
     assert b"w/y" in b" ".join(c.lsub()[1])
+    # RFC 3501 6.3.9: "%" shows the unsubscribed parent as \Noselect
+    assert c.lsub('""', "%")[1].count(b'(\\Noselect) "/" "w"') == 1
     assert c.unsubscribe("w/y")[0] == "OK"
     typ, data = c.status("Sent", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)")
     assert typ == "OK" and b"MESSAGES 0" in data[0] and b"UIDNEXT 1" in data[0]
