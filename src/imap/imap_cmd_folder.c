@@ -209,12 +209,13 @@ imap_lsub_parents(struct imap_session *s, const struct mbox_folder_info *fv,
 {
 	char parent[MBOX_FOLDER_NAME_MAX + 1];
 	const char *name = fv[i].name, *slash;
-	size_t j, len;
+	size_t j;
 	bool dup;
 
 	for (slash = strchr(name, '/'); slash != NULL;
 	    slash = strchr(slash + 1, '/')) {
-		len = (size_t)(slash - name);
+		size_t len = (size_t)(slash - name);
+
 		if (len >= sizeof(parent))
 			return;
 		memcpy(parent, name, len);
