@@ -39,49 +39,60 @@ imap_set_indexes(struct imap_session *s, const struct imap_cmd *cmd,
 	return idx;
 }
 
+/*
+ * The item and flags of STORE: FLAGS, +FLAGS or -FLAGS (op 0, 1, -1),
+ * each optionally .SILENT, then one list of flags or atoms (RFC 3501 9
+ * store-att-flags). NULL, or the reason for BAD.
+ */
+static const char *
+imap_store_parse(const struct imap_cmd *cmd, size_t arg, int *op,
+    bool *silent, unsigned *flags)
+{
+	const struct imap_tok *item = imap_arg(cmd, &arg), *t;
+	struct span v;
+	size_t k;
+
+	if (item == NULL || item->type != IMAP_TOK_ATOM || arg >= cmd->ntoks)
+		return "STORE needs set, item and flags";
+	v = item->val;
+	*op = v.ptr[0] == '+' ? 1 : v.ptr[0] == '-' ? -1 : 0;
+	if (*op != 0) {
+		v.ptr++;
+		v.len--;
+	}
+	*silent = span_eq_nocase(v, "FLAGS.SILENT");
+	if (!*silent && !span_eq_nocase(v, "FLAGS"))
+		return "Unknown STORE item";
+	while ((t = imap_arg(cmd, &arg)) != NULL) {
+		if (t->type == IMAP_TOK_LIST) {
+			for (k = (size_t)(t - cmd->toks) + 1; k < t->end; k++)
+				if (cmd->toks[k].type != IMAP_TOK_ATOM ||
+				    imap_flag_parse(cmd->toks[k].val, flags) < 0)
+					return "Invalid flag";
+		} else if (t->type != IMAP_TOK_ATOM ||
+		    imap_flag_parse(t->val, flags) < 0) {
+			return "Invalid flag";
+		}
+	}
+	return NULL;
+}
+
 void
 imap_cmd_store(struct imap_session *s, const struct imap_cmd *cmd,
     size_t arg, bool uid)
 {
 	const struct imap_tok *set = imap_arg(cmd, &arg);
-	const struct imap_tok *item = imap_arg(cmd, &arg), *t;
+	const char *why;
 	unsigned flags = 0, nf;
 	uint32_t *idx;
-	size_t n, i, k;
-	bool silent, gone = false;
-	int op, rc;
+	size_t n, i;
+	bool silent = false, gone = false;
+	int op = 0, rc;
 	struct buf b;
 
-	if (item == NULL || item->type != IMAP_TOK_ATOM || arg >= cmd->ntoks) {
-		imap_reply_bad(s, cmd->tag, "STORE needs set, item and flags");
+	if ((why = imap_store_parse(cmd, arg, &op, &silent, &flags)) != NULL) {
+		imap_reply_bad(s, cmd->tag, why);
 		return;
-	}
-	/* FLAGS, +FLAGS, -FLAGS, each optionally .SILENT */
-	op = item->val.ptr[0] == '+' ? 1 : item->val.ptr[0] == '-' ? -1 : 0;
-	{
-		struct span v = item->val;
-
-		if (op != 0) {
-			v.ptr++;
-			v.len--;
-		}
-		silent = span_eq_nocase(v, "FLAGS.SILENT");
-		if (!silent && !span_eq_nocase(v, "FLAGS")) {
-			imap_reply_bad(s, cmd->tag, "Unknown STORE item");
-			return;
-		}
-	}
-	/* The flags: one list, or atoms (RFC 3501 9 store-att-flags). */
-	while ((t = imap_arg(cmd, &arg)) != NULL) {
-		if (t->type == IMAP_TOK_LIST) {
-			for (k = (size_t)(t - cmd->toks) + 1; k < t->end; k++)
-				if (cmd->toks[k].type != IMAP_TOK_ATOM ||
-				    imap_flag_parse(cmd->toks[k].val, &flags) < 0)
-					goto bad;
-		} else if (t->type != IMAP_TOK_ATOM ||
-		    imap_flag_parse(t->val, &flags) < 0) {
-			goto bad;
-		}
 	}
 	if ((idx = imap_set_indexes(s, cmd, set, uid, &n)) == NULL)
 		return;
@@ -121,9 +132,35 @@ imap_cmd_store(struct imap_session *s, const struct imap_cmd *cmd,
 		    "exist");
 	else
 		imap_reply(s, cmd->tag, "OK", "STORE completed");
-	return;
-bad:
-	imap_reply_bad(s, cmd->tag, "Invalid flag");
+}
+
+/* The answer of a COPY or MOVE that worked: COPYUID (RFC 4315 3) in the
+ * tagged OK, or for MOVE untagged before the EXPUNGEs (RFC 6851 4.3). */
+static void
+imap_copy_done(struct imap_session *s, struct span tag, bool move,
+    uint32_t uidv, const uint32_t *src, const uint32_t *dst, size_t n,
+    struct mbox_changes *ch)
+{
+	struct buf b;
+
+	/* Two UID sets of at most MBOX_MSGS_MAX numbers each. */
+	buf_init(&b, 64 * 1024 * 1024);
+	buf_printf(&b, "[COPYUID %u ", uidv);
+	imap_put_uidset(&b, src, n);
+	buf_append(&b, " ", 1);
+	imap_put_uidset(&b, dst, n);
+	buf_append(&b, "]", 1);
+	if (move) {
+		imap_untagged(s, "OK %s Moved", buf_cstr(&b));
+		imap_session_report(s, ch);
+		imap_session_sync(s, true);
+		imap_reply(s, tag, "OK", "MOVE completed");
+	} else {
+		imap_session_sync(s, true);
+		imap_reply(s, tag, "OK", "%s COPY completed", buf_cstr(&b));
+	}
+	mbox_changes_clear(ch);
+	buf_free(&b);
 }
 
 /* COPY and MOVE, with UIDPLUS's COPYUID. */
@@ -138,7 +175,6 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *cmd,
 	uint32_t *idx, *src = NULL, *dst = NULL, uidv = 0;
 	char *dest = NULL, err[256];
 	size_t n = 0, i;
-	struct buf b;
 	int rc;
 
 	if (dt == NULL || arg < cmd->ntoks || (dest = imap_arg_cstr(dt)) == NULL) {
@@ -186,24 +222,7 @@ imap_cmd_copy(struct imap_session *s, const struct imap_cmd *cmd,
 			    move ? "MOVE" : "COPY", msess_id(s->c));
 		goto out;
 	}
-	buf_init(&b, 64 * 1024 * 1024);
-	buf_printf(&b, "[COPYUID %u ", uidv);
-	imap_put_uidset(&b, src, n);
-	buf_append(&b, " ", 1);
-	imap_put_uidset(&b, dst, n);
-	buf_append(&b, "]", 1);
-	if (move) {
-		/* RFC 6851 4.3: COPYUID untagged, then the EXPUNGEs. */
-		imap_untagged(s, "OK %s Moved", buf_cstr(&b));
-		imap_session_report(s, &ch);
-		mbox_changes_clear(&ch);
-		imap_session_sync(s, true);
-		imap_reply(s, cmd->tag, "OK", "MOVE completed");
-	} else {
-		imap_session_sync(s, true);
-		imap_reply(s, cmd->tag, "OK", "%s COPY completed", buf_cstr(&b));
-	}
-	buf_free(&b);
+	imap_copy_done(s, cmd->tag, move, uidv, src, dst, n, &ch);
 out:
 	free(src);
 	free(dst);
