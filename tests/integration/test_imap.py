@@ -643,6 +643,31 @@ def test_curl_imaps(p):
     c.logout()
 
 
+@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed")
+def test_fetchmail_imap(p, tmp_path):
+    deliver(p, message("for fetchmail 1"))
+    deliver(p, message("for fetchmail 2"))
+    out = tmp_path / "out.mbox"
+    rc = tmp_path / "fetchmailrc"
+    rc.write_text(f"""set no bouncemail
+poll 127.0.0.1 service {p.imaps_port} protocol IMAP
+  user "{BOB}" there with password "{PASSWORD}" is "someone" here
+  ssl no sslcertck
+  mda "/bin/sh -c 'cat >> {out}'"
+""")
+    rc.chmod(0o600)
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run(["fetchmail", "-f", str(rc), "--nosyslog", "-a"], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = out.read_text()
+    assert "Subject: for fetchmail 1" in text and "Subject: for fetchmail 2" in text
+    c = imaps(p)
+    c.select("INBOX")
+    assert c.search(None, "UNSEEN")[1] == [b""]     # fetched: \Seen
+    c.logout()
+
+
 @pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync not installed")
 def test_mbsync_two_way(p, tmp_path):
     deliver(p, message("sync 1"))
