@@ -152,7 +152,21 @@ imap_idle_changed(void *arg)
 
 	if (s->closing || s->mode != IMAP_MODE_IDLE)
 		return;
+	/* A client that does not read while its folder keeps changing:
+	 * report once its output has drained, not into a growing buffer. */
+	if (msess_out_full(s->c)) {
+		s->idle_pending = true;
+		return;
+	}
+	s->idle_pending = false;
 	imap_session_sync(s, true);
+}
+
+void
+imap_idle_drained(struct imap_session *s)
+{
+	if (s->mode == IMAP_MODE_IDLE && s->idle_pending)
+		imap_idle_changed(s);
 }
 
 void
@@ -183,6 +197,7 @@ imap_idle_end(struct imap_session *s)
 {
 	msess_watch_del(&s->watch_new);
 	msess_watch_del(&s->watch_cur);
+	s->idle_pending = false;
 	s->mode = IMAP_MODE_CMD;
 	free(s->mode_tag);
 	s->mode_tag = NULL;

@@ -58,6 +58,7 @@ struct imap_session {
 	uint32_t		 exists_sent;	/* EXISTS the client knows */
 	uint32_t		 recent_sent;
 	struct msess_watch	*watch_new, *watch_cur;	/* during IDLE */
+	bool			 idle_pending;	/* a change waits for drained() */
 	struct imap_fetch	*fetch;		/* a paced FETCH in progress */
 };
 
@@ -136,6 +137,7 @@ void	imap_cmd_expunge(struct imap_session *, const struct imap_cmd *, size_t, bo
 void	imap_cmd_idle(struct imap_session *, const struct imap_cmd *, size_t, bool);
 void	imap_idle_line(struct imap_session *s);	/* MODE_IDLE input */
 void	imap_idle_end(struct imap_session *s);
+void	imap_idle_drained(struct imap_session *s);	/* drained() in IDLE */
 void	imap_cmd_create(struct imap_session *, const struct imap_cmd *, size_t, bool);
 void	imap_cmd_delete(struct imap_session *, const struct imap_cmd *, size_t, bool);
 void	imap_cmd_rename(struct imap_session *, const struct imap_cmd *, size_t, bool);

@@ -438,7 +438,9 @@ imap_session_drained(void *p)
 		return;
 	if (s->fetch != NULL)
 		imap_fetch_run(s);
-	else if (!s->busy)
+	else if (s->mode == IMAP_MODE_IDLE)
+		imap_idle_drained(s);
+	if (!s->busy && !s->closing)
 		imap_session_process(s);
 }
 

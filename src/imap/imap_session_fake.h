@@ -37,6 +37,8 @@ struct msess {
 	void			*login_arg;
 	char			 login_user[64], login_pass[64];
 	int			 watches;
+	void			(*watch_cb)(void *);
+	void			*watch_arg;
 };
 
 static struct msess *C;
@@ -90,7 +92,9 @@ static struct msess_watch the_watch;
 W struct msess_watch *
 msess_watch_add(struct msess *c, const char *dir, void (*cb)(void *), void *arg)
 {
-	(void)dir; (void)cb; (void)arg;
+	(void)dir;
+	c->watch_cb = cb;
+	c->watch_arg = arg;
 	c->watches++;
 	return &the_watch;
 }

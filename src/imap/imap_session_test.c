@@ -245,6 +245,20 @@ test_store_expunge_idle(void **state)
 	assert_int_equal(C->watches, 2);
 	EXPECT("DONE\r\n", "f OK");
 	assert_int_equal(C->watches, 0);
+	/* A change while the client does not read: reported once drained. */
+	nmsgs = 3;
+	EXPECT("f2 IDLE\r\n", "+ idling");
+	expunge_pending = true;
+	C->out_high = 0;
+	evbuffer_add(C->out, "x", 1);
+	C->watch_cb(C->watch_arg);
+	o = out();
+	assert_string_equal(o, "x");
+	free(o);
+	C->out_high = 1 << 20;
+	imap_proto.drained(S);
+	EXPECT("", "* 2 EXPUNGE");
+	EXPECT("DONE\r\n", "f2 OK");
 	EXPECT("g UID COPY 1 Nope\r\n", "g NO [TRYCREATE]");
 	EXPECT("h LIST \"\" *\r\n", "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"");
 	EXPECT("i LIST \"\" %\r\n", "* LIST (\\Noselect \\HasChildren) \"/\" \"a\"");
