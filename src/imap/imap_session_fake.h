@@ -194,7 +194,7 @@ W int
 mbox_sync(struct mbox *m, bool report, struct mbox_changes *ch)
 {
 	(void)m;
-	if (expunge_pending && report) {
+	if (expunge_pending && report && nmsgs > 1) {
 		expunge_pending = false;
 		fake_remove(1, ch);
 	}

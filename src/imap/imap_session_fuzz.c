@@ -41,6 +41,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fn(C->login_arg, (mode & 4) ? MSESS_LOGIN_OK :
 			    MSESS_LOGIN_FAIL, "bob@example.org");
 		}
+		/* Another session's expunge; a folder change during IDLE. */
+		if ((data[off] & 0xc0) == 0xc0)
+			expunge_pending = nmsgs > 1;
+		if (C->watches > 0 && (data[off] & 0x20) != 0)
+			C->watch_cb(C->watch_arg);
 		evbuffer_drain(C->out, evbuffer_get_length(C->out));
 		imap_proto.drained(s);
 	}
