@@ -424,6 +424,26 @@ def test_append_with_literal(p):
     c.logout()
 
 
+def test_append_large_literals(p):
+    big = message("big append", body=("y" * 998 + "\r\n") * 1500).encode()   # 1.5 MB
+    c = imaps(p)
+    typ, data = c.append("INBOX", None, None, big)
+    assert typ == "OK", data
+    c.logout()
+    r = Raw(p)
+    r.login()
+    r.send(b"p APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\n")    # LITERAL+
+    assert r.until("p")[-1].startswith("p OK [APPENDUID")
+    r.close()
+    c = imaps(p)
+    c.select("INBOX")
+    typ, data = c.fetch("1:2", "(RFC822.SIZE BODY.PEEK[])")
+    bodies = [d[1] for d in data if isinstance(d, tuple)]
+    assert bodies == [big, big]
+    assert all(b"RFC822.SIZE %d" % len(big) in d[0] for d in data if isinstance(d, tuple))
+    c.logout()
+
+
 def test_copy_move_copyuid(p):
     deliver(p, message("c1"))
     deliver(p, message("c2"))
