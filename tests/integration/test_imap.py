@@ -173,6 +173,22 @@ def test_banned_after_failed_logins(make_postern):
     p.wait_log("result=banned")
 
 
+def test_check_enable_id_namespace(p):
+    r = Raw(p)
+    lines = r.cmd("a", 'ID ("name" "test" "version" "1")')
+    assert lines == ["* ID NIL", "a OK ID completed"]
+    assert r.cmd("b", "ENABLE CONDSTORE")[-1].startswith("b BAD")    # not before login
+    r.login()
+    assert r.cmd("c", "ENABLE CONDSTORE") == ["* ENABLED", "c OK ENABLE completed"]
+    assert r.cmd("d", "CHECK")[-1].startswith("d BAD")               # not selected
+    r.cmd("e", "SELECT INBOX")
+    assert r.cmd("f", "CHECK")[-1].startswith("f OK")
+    assert r.cmd("g", "NAMESPACE")[0] == '* NAMESPACE (("" "/")) NIL NIL'
+    assert r.cmd("h", "UNSELECT")[-1].startswith("h OK")
+    assert r.cmd("i", "FETCH 1 FLAGS")[-1].startswith("i BAD")       # no folder now
+    r.close()
+
+
 def test_logout_and_bad_commands(p):
     r = Raw(p)
     assert r.cmd("a", "FROB")[-1].startswith("a BAD")
