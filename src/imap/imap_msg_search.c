@@ -211,7 +211,9 @@ struct imap_find {
 static char
 imap_find_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
 }
 
 static void
@@ -242,11 +244,13 @@ imap_find_feed(struct imap_find *f, const char *p, size_t n)
 	size_t keep = f->needle.len - 1;
 
 	while (n > 0 && !f->found) {
-		size_t k = n < IMAP_SEARCH_CHUNK ? n : IMAP_SEARCH_CHUNK;
 		char low[IMAP_SEARCH_CHUNK];
+		size_t k = 0;
 
-		for (size_t i = 0; i < k; i++)
-			low[i] = imap_find_lower(p[i]);
+		while (k < n && k < sizeof(low)) {
+			low[k] = imap_find_lower(p[k]);
+			k++;
+		}
 		(void)buf_append(&f->win, low, k);
 		f->found = memmem(f->win.data, f->win.len, f->needle.data,
 		    f->needle.len) != NULL;
