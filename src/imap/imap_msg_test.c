@@ -510,6 +510,9 @@ test_addresses(void **state)
 	/* Empty or junk-only fields: NIL, and From stands in for Sender. */
 	check_fetch("From: ,,\nSender:\nTo: ;\n\n", 0,
 	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	/* A group with no name still starts a group. */
+	check_fetch("To: : a@b;\n\n", 0, "(NIL NIL NIL NIL NIL ((NIL NIL \"\" "
+	    "NIL)(NIL NIL \"a\" \"b\")(NIL NIL NIL NIL)) NIL NIL NIL NIL)");
 	/* Unterminated group, quote, comment and angle. */
 	check_fetch("To: g: a@b\nCc: \"x <y@z\nBcc: (x <y@z\nFrom: <a@b\n\n",
 	    0, "(NIL NIL ((NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")) "
