@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -358,6 +359,14 @@ struct client {
 
 static struct fixture *g_fx;
 
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* A connected loopback pair: *srv_out for the child. */
 static int
 tcp_pair(int *srv_out)
@@ -374,7 +383,9 @@ tcp_pair(int *srv_out)
 	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
 	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
-	*srv_out = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	al = sizeof(a);
+	*srv_out = accept4(l, (struct sockaddr *)&a, &al, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC);
 	assert_true(*srv_out != -1);
 	close(l);
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -610,7 +621,7 @@ test_out_full_drained(void **state)
 	expect_line(&cl, "HELLO none");
 	client_send(&cl, "BIG\r\n");
 	/* A slow reader: nothing read for a while. */
-	usleep(300000);
+	nap_ms(300);
 	while ((l = client_line(&cl)) != NULL && l[0] == 'x')
 		n++;
 	assert_non_null(l);
@@ -670,7 +681,7 @@ test_starttls_discards_pipelined(void **state)
 	expect_line(&cl, "secure");
 	/* Pacing counts both layers (TLS and socket) after the upgrade. */
 	client_send(&cl, "BIG\r\n");
-	usleep(300000);
+	nap_ms(300);
 	while ((l = client_line(&cl)) != NULL && l[0] == 'x')
 		n++;
 	assert_non_null(l);
@@ -766,7 +777,7 @@ test_watch(void **state)
 	first_changed = strcmp(l, "CHANGED") == 0;
 	assert_true(first_changed || strcmp(l, "ONE") == 0);
 	expect_line(&cl, first_changed ? "ONE" : "CHANGED");
-	usleep(100000);
+	nap_ms(100);
 	assert_int_equal(rmdir("w2/new"), 0);
 	client_send(&cl, "PING\r\n");
 	expect_line(&cl, "PONG");
