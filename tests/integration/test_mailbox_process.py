@@ -177,3 +177,31 @@ def test_reload_replaces_mailbox_workers(make_postern):
     while time.time() < deadline and set(old) & set(mailbox_workers(p)):
         time.sleep(0.1)
     assert not set(old) & set(mailbox_workers(p))
+
+
+def test_connection_limits_count_smtp_and_mailbox_together(make_postern):
+    p = make_postern(mailbox=True, extra="limits = { connections_per_ip = 1; };")
+    # The start's own probes may count a moment longer.
+    deadline = time.time() + 10
+    while True:
+        try:
+            held = p.mailbox_raw(p.imap_port)
+            break
+        except ConnectionError:
+            assert time.time() < deadline
+            time.sleep(0.1)
+    assert held.greeting.startswith("* OK")
+    smtp = p.raw()
+    assert smtp.banner[0] == 421 and "4.7.0" in smtp.banner[1]
+    smtp.close()
+    held.close()
+    # Released when the mailbox session ends: SMTP is served again.
+    deadline = time.time() + 10
+    while True:
+        smtp = p.raw()
+        code = smtp.banner[0]
+        smtp.close()
+        if code == 220 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert code == 220
