@@ -802,6 +802,16 @@ test_watch_fallback(void **state)
 	expect_line(&cl, "CHANGED");
 	gettimeofday(&t1, NULL);
 	assert_true(t1.tv_sec - t0.tv_sec <= 4);
+	/* Once the directory exists, the next tick moves it to inotify, and
+	 * the timer stops: no more calls without a change. */
+	assert_int_equal(mkdir("later", 0700), 0);
+	expect_line(&cl, "CHANGED");
+	nap_ms(100);
+	assert_int_equal(mkdir("later/new", 0700), 0);
+	expect_line(&cl, "CHANGED");
+	nap_ms(2500);
+	client_send(&cl, "PING\r\n");
+	expect_line(&cl, "PONG");
 	client_send(&cl, "QUIT\r\n");
 	expect_line(&cl, "BYE");
 	client_end(&cl);
