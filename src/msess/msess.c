@@ -240,6 +240,12 @@ msess_linger_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (msess_unsent(c) == 0 && c->tls && c->opened && !c->tls_closed) {
+		/* RFC 8446 6.1: close_notify once the last reply is out
+		 * (after STARTTLS it joins the socket layer's output). */
+		c->tls_closed = true;
+		(void)SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
+	}
 	if (msess_unsent(c) == 0 || ++c->linger_ticks > MSESS_LINGER_TICKS) {
 		msess_free(c);
 		return;

@@ -432,9 +432,10 @@ client_read(struct client *cl)
 
 	if (cl->ssl != NULL) {
 		n = SSL_read(cl->ssl, cl->buf + cl->len, (int)room);
+		/* The server ends TLS with close_notify: a clean end. */
 		if (n <= 0)
-			n = SSL_get_error(cl->ssl, (int)n) == SSL_ERROR_ZERO_RETURN ||
-			    SSL_get_error(cl->ssl, (int)n) == SSL_ERROR_SYSCALL ? 0 : -1;
+			n = SSL_get_error(cl->ssl, (int)n) == SSL_ERROR_ZERO_RETURN ?
+			    0 : -1;
 	} else {
 		n = recv(cl->fd, cl->buf + cl->len, room, 0);
 	}
