@@ -10,6 +10,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,7 +532,6 @@ msess_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct msess *c = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		/* Implicit TLS is up: greet. (After STARTTLS: nothing to do.) */
 		if (!c->opened && !c->closing)
@@ -539,6 +539,14 @@ msess_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		unsigned long e = c->tls ? bufferevent_get_openssl_error(bev) : 0;
+
+		if (e != 0 && !c->closing) {
+			const char *why = ERR_reason_error_string(e);
+
+			log_kv(&c->log, LOGL_INFO, "tls_error", "ip", c->ip,
+			    "detail", why != NULL ? why : "unknown", NULL);
+		}
 		if (!c->closing) {
 			c->close_reason = what & BEV_EVENT_EOF ? "eof" :
 			    c->tls && !c->opened ? "tls" : "error";
