@@ -703,7 +703,7 @@ mbox_lock_shared(struct mbox *m)
 static int
 mbox_set_flags_locked(struct mbox *m, struct mbox_msg *msg, unsigned flags)
 {
-	struct mbox_ent *e = mbox_ent_find(m, msg->base);
+	struct mbox_ent *e;
 	char *from, *to, *name;
 	int rc = -1;
 

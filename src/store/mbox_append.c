@@ -106,7 +106,9 @@ mbox_newv_commit(struct mbox_user *u, const char *dir, struct mbox_newv *v,
 		if (r == -1)
 			break;
 	}
-	if (moved == v->n &&
+	/* The new names durable before their UIDs are (APPEND's OK, COPY's
+	 * OK promise the messages). */
+	if (moved == v->n && mbox_fsync_dir(dir, "cur") == 0 &&
 	    mbox_ul_append(ul, fd, v->base, v->vsize, v->n, uids) == 0) {
 		*uidvalidity = ul->st.uidvalidity;
 		rc = 0;
@@ -125,6 +127,20 @@ mbox_newv_commit(struct mbox_user *u, const char *dir, struct mbox_newv *v,
 out:
 	if (fd != -1)
 		close(fd);
+	return rc;
+}
+
+int
+mbox_fsync_dir(const char *dir, const char *sub)
+{
+	char *p = xasprintf("%s/%s", dir, sub);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	free(p);
+	if (fd != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
 	return rc;
 }
 

@@ -32,6 +32,7 @@ struct mbox_scanv {
 	struct mbox_scan *v;
 	size_t		 n, cap;
 	size_t		 nfiles;	/* files counted toward MBOX_MSGS_MAX */
+	bool		 full;		/* some were left out for that */
 };
 
 static void
@@ -77,6 +78,7 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 
 	if (e != NULL) {
 		if (!e->found) {	/* else the same base twice: skipped */
+			sv->nfiles++;
 			e->found = true;
 			free(e->file);
 			e->file = name;
@@ -90,7 +92,9 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 		return;
 	}
 	if (sv->nfiles >= MBOX_MSGS_MAX) {
-		/* The folder is full: the rest wait for room. */
+		/* The folder is full: the rest wait for room (and every
+		 * sync scans again until then). */
+		sv->full = true;
 		free(name);
 		free(base);
 		return;
@@ -269,7 +273,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 {
 	struct mbox_scanv sv = { 0 };
 	struct stat a, b;
-	bool reset, dead = false;
+	bool reset, dead = false, full;
 	int rc;
 
 	if (stat(m->dir_new, &a) == -1 || stat(m->dir_cur, &b) == -1)
@@ -306,6 +310,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 	if (dead)
 		mbox_ents_compact(m);
 	rc = mbox_sync_assign(m, *fdp, &sv);
+	full = sv.full;
 	mbox_scanv_free(&sv);
 	if (rc == 0 && mbox_ul_wants_rewrite(&m->ul, m->nents))
 		rc = mbox_ul_rewrite(&m->ul, fdp, m->ents, m->nents);
@@ -316,7 +321,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 			m->mt_ul = a.st_mtim;
 			m->ino_ul = a.st_ino;
 			m->size_ul = a.st_size;
-			m->stamps_ok = !mbox_stamp_recent(&m->mt_new) &&
+			m->stamps_ok = !full && !mbox_stamp_recent(&m->mt_new) &&
 			    !mbox_stamp_recent(&m->mt_cur) &&
 			    !mbox_stamp_recent(&m->mt_ul);
 		}

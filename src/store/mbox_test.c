@@ -601,6 +601,8 @@ test_uidlist_parser_limits(void **state)
 	memset(line, 'c', sizeof(line));
 	assert_int_equal(mbox_uidlist_parse(&st, line, sizeof(line), NULL, NULL),
 	    sizeof(line));
+	/* ... the rest of it too, however short (found by the fuzzer). */
+	assert_int_equal(mbox_uidlist_parse(&st, "cc", 2, NULL, NULL), 2);
 	assert_int_equal(mbox_uidlist_parse(&st, "cc\n3 1 c\n", 9, NULL, NULL), 9);
 	assert_int_equal(st.nbad, 2);
 	assert_int_equal(st.nrecords, 2);
