@@ -286,7 +286,7 @@ mbox_user_uidvalidity(struct mbox_user *u, uint32_t above)
 	char buf[16];
 	uint64_t v = (uint64_t)time(NULL), last = 0;
 	ssize_t n;
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(p, O_RDWR | O_CREAT | MBOX_O_FILE, 0600);
 
 	if (fd != -1) {
 		flock(fd, LOCK_EX);
@@ -402,7 +402,7 @@ int
 mbox_pop3_lock(struct mbox_user *u)
 {
 	char *p = xasprintf("%s/%s", u->root, MBOX_POP3_LOCK);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600), saved;
+	int fd = open(p, O_RDWR | O_CREAT | MBOX_O_FILE, 0600), saved;
 
 	free(p);
 	if (fd == -1)
@@ -685,7 +685,7 @@ mbox_msg_open(struct mbox *m, uint32_t idx)
 			errno = ENOENT;
 			return -1;
 		}
-		fd = open(p, O_RDONLY | O_CLOEXEC);
+		fd = open(p, O_RDONLY | MBOX_O_FILE);
 		free(p);
 		if (fd == -1 && errno != ENOENT)
 			return -1;

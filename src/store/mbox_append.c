@@ -177,7 +177,7 @@ mbox_append_begin(struct mbox_user *u, const char *name, char *err,
 	a->dir = dir;
 	a->base = mbox_unique_base(u);
 	a->tmp = xasprintf("%s/tmp/%s", dir, a->base);
-	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | MBOX_O_FILE, 0600);
 	if (a->fd == -1) {
 		mbox_seterr(err, errlen, "cannot write: %s", strerror(errno));
 		free(a->tmp);
@@ -296,9 +296,9 @@ mbox_copy_bytes(const char *src, const char *dst)
 	ssize_t n;
 	int in, out, rc = -1;
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((in = open(src, O_RDONLY | MBOX_O_FILE)) == -1)
 		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | MBOX_O_FILE, 0600);
 	if (out == -1) {
 		close(in);
 		return -1;

@@ -111,7 +111,7 @@ static size_t
 mbox_subs_read(struct mbox_user *u, char ***out)
 {
 	char *p = xasprintf("%s/%s", u->root, MBOX_SUBSCRIPTIONS);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | MBOX_O_FILE);
 	char *data, **v;
 	ssize_t n = 0, r;
 	size_t nv = 0;
@@ -179,7 +179,7 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on)
 		buf_printf(&b, "%s\n", canon);
 	path = xasprintf("%s/%s", u->root, MBOX_SUBSCRIPTIONS);
 	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | MBOX_O_FILE, 0600);
 	if (fd != -1) {
 		if (io_write_all(fd, buf_cstr(&b), b.len) == 0 &&
 		    fsync(fd) == 0 && rename(tmp, path) == 0)
@@ -225,7 +225,7 @@ mbox_folder_make(const char *dir)
 	if (mbox_maildir_make(dir) == -1)
 		return -1;
 	p = xasprintf("%s/maildirfolder", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(p, O_WRONLY | O_CREAT | MBOX_O_FILE, 0600);
 	free(p);
 	if (fd != -1)
 		close(fd);

@@ -6,6 +6,7 @@
 #ifndef POSTERN_MBOX_INT_H
 #define POSTERN_MBOX_INT_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,6 +20,8 @@
  * file (and 100) before it is rewritten. Lines past this are ignored. */
 #define MBOX_ENTS_MAX		(2 * (size_t)MBOX_MSGS_MAX + 256)
 #define MBOX_DIR_MAX		4096	/* a path we build: ours */
+/* Files we open: never through a symlink planted in a Maildir. */
+#define MBOX_O_FILE		(O_CLOEXEC | O_NOFOLLOW)
 
 /* A folder's uid list file as this process last read it. */
 struct mbox_ul {

@@ -133,12 +133,13 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 			char *base = xstrndup(name, blen);
 			char *cur = mbox_flags_name(base, name,
 			    mbox_flags_from_name(name));
+			int rrc, err;
 
 			free(base);
 			from = xasprintf("%s/%s", m->dir_new, name);
 			to = xasprintf("%s/%s", m->dir_cur, cur);
-			int rrc = rename(from, to), err = errno;
-
+			rrc = rename(from, to);
+			err = errno;
 			if (rrc == 0) {
 				free(name);
 				name = cur;
@@ -193,7 +194,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 			continue;	/* in new/ and in cur/ */
 		p = xasprintf("%s/%s", s->in_new ? m->dir_new : m->dir_cur,
 		    s->name);
-		mfd = open(p, O_RDONLY | O_CLOEXEC);
+		mfd = open(p, O_RDONLY | MBOX_O_FILE);
 		free(p);
 		if (mfd == -1)
 			continue;
@@ -292,8 +293,9 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 	}
 	for (size_t i = 0; i < m->nents; i++)
 		m->ents[i].found = false;
-	if (mbox_sync_scan(m, &sv, true) == -1 ||
-	    mbox_sync_scan(m, &sv, false) == -1) {
+	/* cur/ first: what the new/ scan moves into cur/ is then seen once. */
+	if (mbox_sync_scan(m, &sv, false) == -1 ||
+	    mbox_sync_scan(m, &sv, true) == -1) {
 		mbox_scanv_free(&sv);
 		return -1;
 	}

@@ -514,6 +514,57 @@ test_pop3_delete_and_lock(void **state)
 	close(b);
 }
 
+/* Sets path's mtime to long ago, as if the last change were old. */
+static void
+age(const char *path)
+{
+	struct timespec ts[2] = { { .tv_sec = 1000000000 },
+	    { .tv_sec = 1000000000 } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void
+test_sync_fast_path_uses_mtimes(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_changes ch = { 0 };
+	struct mbox *a, *b;
+
+	deliver("1.QA.mx", "1\n");
+	a = open_box(f, "INBOX", false);
+	b = open_box(f, "INBOX", false);
+	/* Stamps a second old or more are trusted by the next sync... */
+	age(ROOT "/new");
+	age(ROOT "/cur");
+	age(UL);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	mbox_changes_clear(&ch);
+	/* ...so a file slipped in with no mtime change is not seen: the
+	 * sync did not scan. */
+	deliver("2.QB.mx", "2\n");
+	age(ROOT "/new");
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_false(ch.exists_changed);
+	assert_int_equal(mbox_count(a), 1);
+	/* Any change moves an mtime: another session's flags (cur/). */
+	assert_int_equal(mbox_set_flags(b, 0, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_int_equal(ch.nflags_changed, 1);
+	assert_int_equal(ch.flags_changed[0], 1);
+	assert_true(ch.exists_changed);
+	assert_int_equal(mbox_count(a), 2);
+	mbox_changes_clear(&ch);
+	/* Stamps from this second are not trusted: the next sync scans
+	 * again even if nothing seems to move. */
+	deliver("3.QC.mx", "3\n");
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_int_equal(mbox_count(a), 3);
+	mbox_changes_clear(&ch);
+	mbox_close(&a);
+	mbox_close(&b);
+}
+
 /* ---- hostile uid lists -------------------------------------------------- */
 
 static void
@@ -992,6 +1043,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_msg_open_after_rename_elsewhere,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_delete_and_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_fast_path_uses_mtimes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_uidlists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_crlf_across_pieces,
 		    setup, teardown),
