@@ -639,11 +639,8 @@ mbox_changes_clear(struct mbox_changes *ch)
 
 /* ---- flags, reading, expunging ------------------------------------------ */
 
-/* The message's file now: the view's name, else found again by its base
- * (renamed by another session since our last sync). Updates the view and
- * the entry. NULL when it is truly gone. */
 char *
-mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry)
+mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry, int *lockfd)
 {
 	struct mbox_ent *e = mbox_ent_find(m, msg->base);
 	char *name;
@@ -653,6 +650,14 @@ mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry)
 			return xasprintf("%s/%s", m->dir_new, e->file);
 		return xasprintf("%s/%s", m->dir_cur, msg->file);
 	}
+	/* Our sessions rename under the shared lock, and readdir() may miss
+	 * a name renamed while it runs: look under the exclusive lock (a
+	 * shared one held is converted), so that "gone" is true. */
+	if (*lockfd == -1)
+		*lockfd = mbox_ul_lock(&m->ul, LOCK_EX);
+	else
+		while (flock(*lockfd, LOCK_EX) == -1 && errno == EINTR)
+			;
 	name = mbox_find_in_cur(m->dir_cur, msg->base);
 	if (name == NULL)
 		return NULL;
@@ -672,7 +677,7 @@ mbox_msg_open(struct mbox *m, uint32_t idx)
 {
 	struct mbox_msg *msg;
 	char *p;
-	int fd = -1;
+	int fd = -1, lk = -1, saved;
 
 	if (idx >= m->nmsgs || m->msgs[idx].gone) {
 		errno = ENOENT;
@@ -680,15 +685,20 @@ mbox_msg_open(struct mbox *m, uint32_t idx)
 	}
 	msg = &m->msgs[idx];
 	for (int retry = 0; retry < 2 && fd == -1; retry++) {
-		p = mbox_msg_path(m, msg, retry == 1);
+		p = mbox_msg_path(m, msg, retry == 1, &lk);
 		if (p == NULL) {
 			errno = ENOENT;
-			return -1;
+			break;
 		}
 		fd = open(p, O_RDONLY | MBOX_O_FILE);
 		free(p);
 		if (fd == -1 && errno != ENOENT)
-			return -1;
+			break;
+	}
+	if (lk != -1) {
+		saved = errno;
+		close(lk);
+		errno = saved;
 	}
 	return fd;
 }
@@ -701,14 +711,15 @@ mbox_lock_shared(struct mbox *m)
 
 /* Under the shared lock: rename to the name for flags. 0, 1 gone, -1. */
 static int
-mbox_set_flags_locked(struct mbox *m, struct mbox_msg *msg, unsigned flags)
+mbox_set_flags_locked(struct mbox *m, struct mbox_msg *msg, unsigned flags,
+    int *lockfd)
 {
 	struct mbox_ent *e;
 	char *from, *to, *name;
 	int rc = -1;
 
 	for (int retry = 0; retry < 2 && rc == -1; retry++) {
-		from = mbox_msg_path(m, msg, retry == 1);
+		from = mbox_msg_path(m, msg, retry == 1, lockfd);
 		if (from == NULL)
 			return 1;
 		name = mbox_flags_name(msg->base, msg->file, flags);
@@ -751,7 +762,7 @@ mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags)
 		return 0;
 	if ((fd = mbox_lock_shared(m)) == -1)
 		return -1;
-	rc = mbox_set_flags_locked(m, &m->msgs[idx], flags);
+	rc = mbox_set_flags_locked(m, &m->msgs[idx], flags, &fd);
 	close(fd);
 	if (rc == 1)
 		m->msgs[idx].gone = true;
@@ -761,13 +772,13 @@ mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags)
 /* Under the shared lock: unlink msg's file. 0 (also when already gone),
  * -1. */
 int
-mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg)
+mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg, int *lockfd)
 {
 	struct mbox_ent *e;
 	char *p;
 
 	for (int retry = 0; retry < 2; retry++) {
-		p = mbox_msg_path(m, msg, retry == 1);
+		p = mbox_msg_path(m, msg, retry == 1, lockfd);
 		if (p == NULL)
 			break;
 		if (unlink(p) == 0) {
@@ -836,7 +847,7 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 		if (msg->gone || !(msg->flags & MBOX_F_DELETED) ||
 		    (only != NULL && !only[i]))
 			continue;
-		if (mbox_unlink_locked(m, msg) == 0)
+		if (mbox_unlink_locked(m, msg, &fd) == 0)
 			del[i] = true;
 		else
 			rc = -1;
@@ -865,7 +876,7 @@ mbox_delete(struct mbox *m, const bool *del)
 	for (size_t i = 0; i < m->nmsgs; i++) {
 		if (!del[i] || m->msgs[i].gone)
 			continue;
-		if (mbox_unlink_locked(m, &m->msgs[i]) == 0)
+		if (mbox_unlink_locked(m, &m->msgs[i], &fd) == 0)
 			m->msgs[i].gone = true;
 		else
 			failed++;

@@ -330,11 +330,11 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 	size_t i = v->n;
 	char *unique, *src = NULL, *tmp = NULL;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, lk = -1;
 
 	for (int retry = 0; retry < 2 && rc == -1; retry++) {
 		free(src);
-		if ((src = mbox_msg_path(m, msg, retry == 1)) == NULL)
+		if ((src = mbox_msg_path(m, msg, retry == 1, &lk)) == NULL)
 			break;
 		if (stat(src, &st) == -1)
 			continue;	/* renamed meanwhile: look again */
@@ -353,6 +353,8 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 		}
 	}
 	free(src);
+	if (lk != -1)
+		close(lk);
 	if (rc == -1)
 		return -1;
 	v->tmp[i] = tmp;
@@ -417,7 +419,8 @@ mbox_move(struct mbox *m, const uint32_t *idx, size_t n, const char *dest,
 	}
 	del = xcalloc(m->nmsgs + 1, sizeof(*del));
 	for (size_t i = 0; i < n; i++)
-		if (!del[idx[i]] && mbox_unlink_locked(m, &m->msgs[idx[i]]) == 0)
+		if (!del[idx[i]] &&
+		    mbox_unlink_locked(m, &m->msgs[idx[i]], &fd) == 0)
 			del[idx[i]] = true;
 	close(fd);
 	mbox_ents_compact(m);

@@ -97,14 +97,21 @@ void	 mbox_ent_add(struct mbox *m, const struct mbox_ent *e);
 void	 mbox_ents_compact(struct mbox *m);
 /* Removes the messages with del[i] from the view, listing their sequence
  * numbers in ch (descending: each is valid when it is reported). */
-/* The path of msg's file (retry: found again by its base in cur/); NULL
- * when it is gone. */
-char	*mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry);
+/*
+ * The path of msg's file: as last known, or with retry found again by its
+ * base in cur/ (renamed by another session since our last sync), updating
+ * the view and the entry; NULL when it is truly gone. A retry looks under
+ * the uid list's exclusive lock: *lockfd held (shared) is converted, -1
+ * is replaced by a new locked fd the caller closes.
+ */
+char	*mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry,
+	    int *lockfd);
 /* The folder's uid list flocked LOCK_SH: the fd, or -1. */
 int	 mbox_lock_shared(struct mbox *m);
-/* Under mbox_lock_shared(): unlinks msg's file, marks its entry dead (call
+/* Under the lock *lockfd: unlinks msg's file, marks its entry dead (call
  * mbox_ents_compact() after). 0 (also when already gone) or -1. */
-int	 mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg);
+int	 mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg,
+	    int *lockfd);
 void	 mbox_view_remove(struct mbox *m, const bool *del,
 	    struct mbox_changes *ch);
 

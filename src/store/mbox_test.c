@@ -996,6 +996,70 @@ test_forked_writer_while_syncing(void **state)
 	mbox_close(&m);
 }
 
+#define RACE_MSGS	20
+#define RACE_ROUNDS	40
+
+/* Two processes renaming the same files at once: neither ever takes a
+ * message renamed by the other for an expunged one. */
+static void
+test_concurrent_flag_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_changes ch = { 0 };
+	struct mbox *m;
+	char name[32];
+	pid_t pid;
+	int status;
+
+	for (int i = 0; i < RACE_MSGS; i++) {
+		snprintf(name, sizeof(name), "%d.Q.mx", i);
+		deliver(name, "x\n");
+	}
+	m = open_box(f, "INBOX", false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[128];
+		struct mbox_user *u = mbox_user_open(ROOT, err, sizeof(err));
+		struct mbox *c = mbox_open(u, "INBOX", false, err, sizeof(err));
+
+		if (c == NULL)
+			_exit(2);
+		for (int r = 0; r < RACE_ROUNDS; r++)
+			for (uint32_t i = 0; i < RACE_MSGS; i++)
+				if (mbox_set_flags(c, i, (r & 1) ? MBOX_F_SEEN :
+				    MBOX_F_FLAGGED) != 0 ||
+				    mbox_msg_open(c, i) < 0)
+					_exit(3);
+		mbox_close(&c);
+		mbox_user_close(&u);
+		_exit(0);
+	}
+	for (int r = 0; r < RACE_ROUNDS; r++) {
+		for (uint32_t i = 0; i < RACE_MSGS; i++) {
+			int fd;
+
+			assert_int_equal(mbox_set_flags(m, i, (r & 1) ?
+			    MBOX_F_ANSWERED : MBOX_F_DRAFT), 0);
+			fd = mbox_msg_open(m, i);
+			assert_true(fd >= 0);
+			close(fd);
+		}
+		assert_int_equal(mbox_sync(m, true, &ch), 0);
+		assert_int_equal(ch.nexpunged, 0);
+		mbox_changes_clear(&ch);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(mbox_sync(m, true, &ch), 0);
+	assert_int_equal(ch.nexpunged, 0);
+	assert_int_equal(mbox_count(m), RACE_MSGS);
+	assert_int_equal(count_dir(ROOT "/cur"), RACE_MSGS);
+	mbox_changes_clear(&ch);
+	mbox_close(&m);
+}
+
 static void
 test_uidlist_rewritten_when_mostly_dead(void **state)
 {
@@ -1053,6 +1117,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forked_writer_while_syncing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_flag_changes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uidlist_rewritten_when_mostly_dead,
 		    setup, teardown),
