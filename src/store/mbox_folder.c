@@ -215,6 +215,17 @@ mbox_folder_count(struct mbox_user *u)
 	return n;
 }
 
+/* Levels of name: the folders CREATE may make (parents included). */
+static size_t
+mbox_name_depth(const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '/';
+	return n;
+}
+
 /* A Maildir++ folder: the Maildir and its "maildirfolder" marker. */
 static int
 mbox_folder_make(const char *dir)
@@ -280,7 +291,7 @@ mbox_folder_create(struct mbox_user *u, const char *name, char *err,
 	}
 	if (mbox_is_maildir(dir))
 		mbox_seterr(err, errlen, "folder exists");
-	else if (mbox_folder_count(u) + MBOX_DEPTH_MAX > MBOX_FOLDERS_MAX)
+	else if (mbox_folder_count(u) + mbox_name_depth(canon) > MBOX_FOLDERS_MAX)
 		mbox_seterr(err, errlen, "too many folders");
 	else if (mbox_folder_make_parents(u, canon) == -1 ||
 	    mbox_folder_make(dir) == -1)

@@ -366,6 +366,24 @@ test_read_only_moves_nothing(void **state)
 	    sizeof(f->err)), -1);
 }
 
+static uint32_t
+append(struct fixture *f, const char *name, const char *const *pieces,
+    unsigned flags, int64_t date)
+{
+	struct mbox_append *a = mbox_append_begin(f->u, name, f->err,
+	    sizeof(f->err));
+	uint32_t v = 0, uid = 0;
+
+	assert_non_null(a);
+	for (; *pieces != NULL; pieces++)
+		assert_int_equal(mbox_append_write(a, *pieces, strlen(*pieces)), 0);
+	assert_int_equal(mbox_append_commit(&a, flags, date, &v, &uid, f->err,
+	    sizeof(f->err)), 0);
+	assert_null(a);
+	assert_true(v > 0);
+	return uid;
+}
+
 /* ---- flags and expunges between two sessions ----------------------------- */
 
 static void
@@ -401,6 +419,19 @@ test_flags_between_sessions(void **state)
 	assert_int_equal(rename(ROOT "/cur/1.QA.mx:2,F", ROOT "/cur/1.QA.mx:2,Fab"), 0);
 	assert_int_equal(mbox_set_flags(a, 0, MBOX_F_SEEN | MBOX_F_ANSWERED), 0);
 	assert_true(exists(ROOT "/cur/1.QA.mx:2,RSab"));
+	/* An APPEND by one is new mail for the other. */
+	{
+		static const char *const body[] = { "new\r\n", NULL };
+		uint32_t uid = append(f, "INBOX", body, MBOX_F_SEEN, 0);
+
+		assert_int_equal(mbox_sync(b, true, &ch), 0);
+		assert_true(ch.exists_changed);
+		assert_int_equal(mbox_count(b), 3);
+		assert_int_equal(mbox_msg(b, 2)->uid, uid);
+		assert_int_equal(mbox_msg(b, 2)->flags, MBOX_F_SEEN);
+		assert_false(mbox_msg(b, 2)->recent);
+		mbox_changes_clear(&ch);
+	}
 	mbox_close(&a);
 	mbox_close(&b);
 }
@@ -672,24 +703,6 @@ test_uidlist_parser_limits(void **state)
 
 /* ---- APPEND, COPY, MOVE ------------------------------------------------- */
 
-static uint32_t
-append(struct fixture *f, const char *name, const char *const *pieces,
-    unsigned flags, int64_t date)
-{
-	struct mbox_append *a = mbox_append_begin(f->u, name, f->err,
-	    sizeof(f->err));
-	uint32_t v = 0, uid = 0;
-
-	assert_non_null(a);
-	for (; *pieces != NULL; pieces++)
-		assert_int_equal(mbox_append_write(a, *pieces, strlen(*pieces)), 0);
-	assert_int_equal(mbox_append_commit(&a, flags, date, &v, &uid, f->err,
-	    sizeof(f->err)), 0);
-	assert_null(a);
-	assert_true(v > 0);
-	return uid;
-}
-
 static void
 test_append_crlf_across_pieces(void **state)
 {
@@ -872,6 +885,30 @@ test_folder_create_list_delete(void **state)
 	    sizeof(f->err)), 0);
 	assert_int_equal(mbox_subscribe(f->u, "a/b.c", false), 0);
 	assert_int_equal(mbox_subscribe(f->u, "a*", true), -1);
+}
+
+static void
+test_folder_limit(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+	int i;
+
+	/* INBOX is the root; Sent, Drafts, Trash and Junk count. */
+	for (i = 4; i < MBOX_FOLDERS_MAX; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(mbox_folder_create(f->u, name, f->err,
+		    sizeof(f->err)), 0);
+	}
+	assert_int_equal(mbox_folder_create(f->u, "one/more", f->err,
+	    sizeof(f->err)), -1);
+	assert_string_equal(f->err, "too many folders");
+	assert_int_equal(mbox_folder_create(f->u, "last", f->err,
+	    sizeof(f->err)), -1);
+	assert_int_equal(mbox_folder_delete(f->u, "f4", f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(mbox_folder_create(f->u, "last", f->err,
+	    sizeof(f->err)), 0);
 }
 
 static void
@@ -1116,6 +1153,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_folder_create_list_delete,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forked_writer_while_syncing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_flag_changes,
