@@ -500,6 +500,29 @@ mbox_ents_compact(struct mbox *m)
 
 /* ---- one open folder ---------------------------------------------------- */
 
+/*
+ * Files left in tmp/ by a crash (an APPEND or a delivery cut short) go
+ * after 36 hours, as Maildir readers do. By ctime, which only the kernel
+ * sets: an APPEND sets an old mtime (its internal date) before its rename.
+ */
+static void
+mbox_tmp_clean(const char *dir_tmp)
+{
+	DIR *d = opendir(dir_tmp);
+	struct dirent *de;
+	struct stat st;
+	time_t old = time(NULL) - MBOX_TMP_MAX_SEC;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_ctim.tv_sec < old)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 struct mbox *
 mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
     size_t errlen)
@@ -525,6 +548,8 @@ mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
 	m->dir_tmp = xasprintf("%s/tmp", dir);
 	m->read_only = read_only;
 	mbox_ul_init(&m->ul, dir);
+	if (!read_only)
+		mbox_tmp_clean(m->dir_tmp);
 	if (mbox_sync(m, true, NULL) == -1) {
 		mbox_seterr(err, errlen, "cannot read the folder: %s",
 		    strerror(errno));

@@ -20,6 +20,7 @@
  * file (and 100) before it is rewritten. Lines past this are ignored. */
 #define MBOX_ENTS_MAX		(2 * (size_t)MBOX_MSGS_MAX + 256)
 #define MBOX_DIR_MAX		4096	/* a path we build: ours */
+#define MBOX_TMP_MAX_SEC	(36 * 3600)	/* tmp/ leftovers: Maildir's rule */
 /* Files we open: never through a symlink planted in a Maildir. */
 #define MBOX_O_FILE		(O_CLOEXEC | O_NOFOLLOW)
 

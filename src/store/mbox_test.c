@@ -130,6 +130,16 @@ exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* Sets path's mtime to long ago, as if the last change were old. */
+static void
+age(const char *path)
+{
+	struct timespec ts[2] = { { .tv_sec = 1000000000 },
+	    { .tv_sec = 1000000000 } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 static struct mbox *
 open_box(struct fixture *f, const char *name, bool ro)
 {
@@ -304,7 +314,11 @@ test_uids_persist_and_uidvalidity_renews(void **state)
 	deliver("1.QA.mx", "1\n");
 	deliver("2.QB.mx", "2\n");
 	deliver("3.QC.mx", "3\n");
+	/* A delivery still writing tmp/ (even with an old mtime) stays. */
+	write_file(ROOT "/tmp/4.QD.mx", "4");
+	age(ROOT "/tmp/4.QD.mx");
 	m = open_box(f, "INBOX", false);
+	assert_true(exists(ROOT "/tmp/4.QD.mx"));
 	v = mbox_uidvalidity(m);
 	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
 	assert_int_equal(mbox_expunge(m, NULL, NULL), 0);
@@ -543,16 +557,6 @@ test_pop3_delete_and_lock(void **state)
 	b = mbox_pop3_lock(f->u);
 	assert_true(b >= 0);
 	close(b);
-}
-
-/* Sets path's mtime to long ago, as if the last change were old. */
-static void
-age(const char *path)
-{
-	struct timespec ts[2] = { { .tv_sec = 1000000000 },
-	    { .tv_sec = 1000000000 } };
-
-	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
 static void
