@@ -80,7 +80,7 @@ struct mbox {
 	off_t		 size_ul;
 };
 
-/* mbox.c */
+/* mbox_name.c */
 char	*mbox_folder_dir(const struct mbox_user *u, const char *name);
 bool	 mbox_is_maildir(const char *dir);
 int	 mbox_maildir_make(const char *dir);
@@ -91,13 +91,13 @@ char	*mbox_find_in_cur(const char *dir_cur, const char *base);
 uint32_t mbox_user_uidvalidity(struct mbox_user *u, uint32_t above);
 char	*mbox_unique_base(struct mbox_user *u);
 int	 mbox_vsize_fd(int fd, uint64_t *vsize);
+
+/* mbox.c */
 void	 mbox_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 struct mbox_ent *mbox_ent_find(struct mbox *m, const char *base);
 void	 mbox_ent_add(struct mbox *m, const struct mbox_ent *e);
 void	 mbox_ents_compact(struct mbox *m);
-/* Removes the messages with del[i] from the view, listing their sequence
- * numbers in ch (descending: each is valid when it is reported). */
 /*
  * The path of msg's file: as last known, or with retry found again by its
  * base in cur/ (renamed by another session since our last sync), updating
@@ -113,6 +113,8 @@ int	 mbox_lock_shared(struct mbox *m);
  * mbox_ents_compact() after). 0 (also when already gone) or -1. */
 int	 mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg,
 	    int *lockfd);
+/* Removes the messages with del[i] from the view, listing their sequence
+ * numbers in ch (descending: each is valid when it is reported). */
 void	 mbox_view_remove(struct mbox *m, const bool *del,
 	    struct mbox_changes *ch);
 
