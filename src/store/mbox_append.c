@@ -106,7 +106,9 @@ mbox_newv_commit(struct mbox_user *u, const char *dir, struct mbox_newv *v,
 		if (r == -1)
 			break;
 	}
-	if (moved == v->n &&
+	/* The new names durable before their UIDs are (APPEND's OK, COPY's
+	 * OK promise the messages). */
+	if (moved == v->n && mbox_fsync_dir(dir, "cur") == 0 &&
 	    mbox_ul_append(ul, fd, v->base, v->vsize, v->n, uids) == 0) {
 		*uidvalidity = ul->st.uidvalidity;
 		rc = 0;
@@ -125,6 +127,20 @@ mbox_newv_commit(struct mbox_user *u, const char *dir, struct mbox_newv *v,
 out:
 	if (fd != -1)
 		close(fd);
+	return rc;
+}
+
+int
+mbox_fsync_dir(const char *dir, const char *sub)
+{
+	char *p = xasprintf("%s/%s", dir, sub);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	free(p);
+	if (fd != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
 	return rc;
 }
 
@@ -161,7 +177,7 @@ mbox_append_begin(struct mbox_user *u, const char *name, char *err,
 	a->dir = dir;
 	a->base = mbox_unique_base(u);
 	a->tmp = xasprintf("%s/tmp/%s", dir, a->base);
-	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | MBOX_O_FILE, 0600);
 	if (a->fd == -1) {
 		mbox_seterr(err, errlen, "cannot write: %s", strerror(errno));
 		free(a->tmp);
@@ -280,9 +296,9 @@ mbox_copy_bytes(const char *src, const char *dst)
 	ssize_t n;
 	int in, out, rc = -1;
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((in = open(src, O_RDONLY | MBOX_O_FILE)) == -1)
 		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | MBOX_O_FILE, 0600);
 	if (out == -1) {
 		close(in);
 		return -1;
@@ -314,11 +330,11 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 	size_t i = v->n;
 	char *unique, *src = NULL, *tmp = NULL;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, lk = -1;
 
 	for (int retry = 0; retry < 2 && rc == -1; retry++) {
 		free(src);
-		if ((src = mbox_msg_path(m, msg, retry == 1)) == NULL)
+		if ((src = mbox_msg_path(m, msg, retry == 1, &lk)) == NULL)
 			break;
 		if (stat(src, &st) == -1)
 			continue;	/* renamed meanwhile: look again */
@@ -337,6 +353,8 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 		}
 	}
 	free(src);
+	if (lk != -1)
+		close(lk);
 	if (rc == -1)
 		return -1;
 	v->tmp[i] = tmp;
@@ -401,7 +419,8 @@ mbox_move(struct mbox *m, const uint32_t *idx, size_t n, const char *dest,
 	}
 	del = xcalloc(m->nmsgs + 1, sizeof(*del));
 	for (size_t i = 0; i < n; i++)
-		if (!del[idx[i]] && mbox_unlink_locked(m, &m->msgs[idx[i]]) == 0)
+		if (!del[idx[i]] &&
+		    mbox_unlink_locked(m, &m->msgs[idx[i]], &fd) == 0)
 			del[idx[i]] = true;
 	close(fd);
 	mbox_ents_compact(m);

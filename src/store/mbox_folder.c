@@ -49,6 +49,16 @@ mbox_dir_leaf(const char *dir)
 	return s == NULL ? dir : s + 1;
 }
 
+static int
+mbox_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;	/* we write upper case only */
+}
+
 /* ".a.b%2Ec" -> "a/b.c", or NULL when it is not what we would write. */
 static char *
 mbox_name_decode(const struct mbox_user *u, const char *leaf)
@@ -63,12 +73,11 @@ mbox_name_decode(const struct mbox_user *u, const char *leaf)
 		if (c == '.')
 			c = '/';
 		else if (c == '%') {
-			unsigned v;
+			int hi = mbox_hex(p[1]), lo = hi < 0 ? -1 : mbox_hex(p[2]);
 
-			if (sscanf(p + 1, "%2x", &v) != 1 || p[1] == '\0' ||
-			    p[2] == '\0')
-				break;
-			c = (char)v;
+			if (lo < 0)
+				break;	/* not decodable: refused below */
+			c = (char)(hi * 16 + lo);
 			p += 2;
 		}
 		buf_append(&b, &c, 1);
@@ -102,7 +111,7 @@ static size_t
 mbox_subs_read(struct mbox_user *u, char ***out)
 {
 	char *p = xasprintf("%s/%s", u->root, MBOX_SUBSCRIPTIONS);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | MBOX_O_FILE);
 	char *data, **v;
 	ssize_t n = 0, r;
 	size_t nv = 0;
@@ -170,7 +179,7 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on)
 		buf_printf(&b, "%s\n", canon);
 	path = xasprintf("%s/%s", u->root, MBOX_SUBSCRIPTIONS);
 	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | MBOX_O_FILE, 0600);
 	if (fd != -1) {
 		if (io_write_all(fd, buf_cstr(&b), b.len) == 0 &&
 		    fsync(fd) == 0 && rename(tmp, path) == 0)
@@ -206,6 +215,17 @@ mbox_folder_count(struct mbox_user *u)
 	return n;
 }
 
+/* Levels of name: the folders CREATE may make (parents included). */
+static size_t
+mbox_name_depth(const char *name)
+{
+	size_t n = 1;
+
+	for (; *name != '\0'; name++)
+		n += *name == '/';
+	return n;
+}
+
 /* A Maildir++ folder: the Maildir and its "maildirfolder" marker. */
 static int
 mbox_folder_make(const char *dir)
@@ -216,7 +236,7 @@ mbox_folder_make(const char *dir)
 	if (mbox_maildir_make(dir) == -1)
 		return -1;
 	p = xasprintf("%s/maildirfolder", dir);
-	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(p, O_WRONLY | O_CREAT | MBOX_O_FILE, 0600);
 	free(p);
 	if (fd != -1)
 		close(fd);
@@ -271,7 +291,7 @@ mbox_folder_create(struct mbox_user *u, const char *name, char *err,
 	}
 	if (mbox_is_maildir(dir))
 		mbox_seterr(err, errlen, "folder exists");
-	else if (mbox_folder_count(u) + MBOX_DEPTH_MAX > MBOX_FOLDERS_MAX)
+	else if (mbox_folder_count(u) + mbox_name_depth(canon) > MBOX_FOLDERS_MAX)
 		mbox_seterr(err, errlen, "too many folders");
 	else if (mbox_folder_make_parents(u, canon) == -1 ||
 	    mbox_folder_make(dir) == -1)
@@ -302,28 +322,42 @@ mbox_folder_has_children(struct mbox_user *u, const char *leaf)
 	return found;
 }
 
-/* Unlinks the entries of dir (files; empty directories), then dir. */
+/* Unlinks the files in dir, then dir (which must then be empty). */
 static int
-mbox_rm_dir(const char *dir, int depth)
+mbox_rm_flat(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			continue;
-		if (errno == EISDIR || errno == EPERM) {
-			/* tmp/ new/ cur/: one level down, never further. */
-			char *sub = xasprintf("%s/%s", dir, de->d_name);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	return rmdir(dir);
+}
 
-			if (depth > 0)
-				mbox_rm_dir(sub, depth - 1);
-			free(sub);
-		}
+/* A folder's files, and tmp/ new/ cur/ with theirs: one level down, never
+ * further (no recursion on what is on disk). */
+static int
+mbox_rm_folder(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    unlinkat(dirfd(d), de->d_name, 0) == 0 ||
+		    (errno != EISDIR && errno != EPERM))
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		(void)mbox_rm_flat(sub);
+		free(sub);
 	}
 	closedir(d);
 	return rmdir(dir);
@@ -365,7 +399,7 @@ mbox_folder_delete(struct mbox_user *u, const char *name, char *err,
 	if (rc == -1)
 		mbox_seterr(err, errlen, "cannot delete: %s", strerror(errno));
 	else
-		(void)mbox_rm_dir(gone, 1);	/* leftovers stay hidden */
+		(void)mbox_rm_folder(gone);	/* leftovers stay hidden */
 	free(gone);
 	free(dir);
 	return rc;

@@ -6,6 +6,7 @@
 #ifndef POSTERN_MBOX_INT_H
 #define POSTERN_MBOX_INT_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,6 +20,9 @@
  * file (and 100) before it is rewritten. Lines past this are ignored. */
 #define MBOX_ENTS_MAX		(2 * (size_t)MBOX_MSGS_MAX + 256)
 #define MBOX_DIR_MAX		4096	/* a path we build: ours */
+#define MBOX_TMP_MAX_SEC	(36 * 3600)	/* tmp/ leftovers: Maildir's rule */
+/* Files we open: never through a symlink planted in a Maildir. */
+#define MBOX_O_FILE		(O_CLOEXEC | O_NOFOLLOW)
 
 /* A folder's uid list file as this process last read it. */
 struct mbox_ul {
@@ -76,7 +80,7 @@ struct mbox {
 	off_t		 size_ul;
 };
 
-/* mbox.c */
+/* mbox_name.c */
 char	*mbox_folder_dir(const struct mbox_user *u, const char *name);
 bool	 mbox_is_maildir(const char *dir);
 int	 mbox_maildir_make(const char *dir);
@@ -87,21 +91,30 @@ char	*mbox_find_in_cur(const char *dir_cur, const char *base);
 uint32_t mbox_user_uidvalidity(struct mbox_user *u, uint32_t above);
 char	*mbox_unique_base(struct mbox_user *u);
 int	 mbox_vsize_fd(int fd, uint64_t *vsize);
+
+/* mbox.c */
 void	 mbox_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 struct mbox_ent *mbox_ent_find(struct mbox *m, const char *base);
 void	 mbox_ent_add(struct mbox *m, const struct mbox_ent *e);
 void	 mbox_ents_compact(struct mbox *m);
-/* Removes the messages with del[i] from the view, listing their sequence
- * numbers in ch (descending: each is valid when it is reported). */
-/* The path of msg's file (retry: found again by its base in cur/); NULL
- * when it is gone. */
-char	*mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry);
+/*
+ * The path of msg's file: as last known, or with retry found again by its
+ * base in cur/ (renamed by another session since our last sync), updating
+ * the view and the entry; NULL when it is truly gone. A retry looks under
+ * the uid list's exclusive lock: *lockfd held (shared) is converted, -1
+ * is replaced by a new locked fd the caller closes.
+ */
+char	*mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry,
+	    int *lockfd);
 /* The folder's uid list flocked LOCK_SH: the fd, or -1. */
 int	 mbox_lock_shared(struct mbox *m);
-/* Under mbox_lock_shared(): unlinks msg's file, marks its entry dead (call
+/* Under the lock *lockfd: unlinks msg's file, marks its entry dead (call
  * mbox_ents_compact() after). 0 (also when already gone) or -1. */
-int	 mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg);
+int	 mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg,
+	    int *lockfd);
+/* Removes the messages with del[i] from the view, listing their sequence
+ * numbers in ch (descending: each is valid when it is reported). */
 void	 mbox_view_remove(struct mbox *m, const bool *del,
 	    struct mbox_changes *ch);
 
@@ -137,6 +150,9 @@ bool	mbox_ul_wants_rewrite(const struct mbox_ul *ul, size_t live);
  * *fdp becomes the new file, locked. 0/-1. */
 int	mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
 	    size_t n);
+
+/* mbox_append.c: fsync of dir/sub (a rename there made durable). */
+int	mbox_fsync_dir(const char *dir, const char *sub);
 
 /* mbox_sync.c */
 int	mbox_sync_disk(struct mbox *m, bool force);

@@ -32,6 +32,7 @@ struct mbox_scanv {
 	struct mbox_scan *v;
 	size_t		 n, cap;
 	size_t		 nfiles;	/* files counted toward MBOX_MSGS_MAX */
+	bool		 full;		/* some were left out for that */
 };
 
 static void
@@ -77,6 +78,7 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 
 	if (e != NULL) {
 		if (!e->found) {	/* else the same base twice: skipped */
+			sv->nfiles++;
 			e->found = true;
 			free(e->file);
 			e->file = name;
@@ -90,7 +92,9 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 		return;
 	}
 	if (sv->nfiles >= MBOX_MSGS_MAX) {
-		/* The folder is full: the rest wait for room. */
+		/* The folder is full: the rest wait for room (and every
+		 * sync scans again until then). */
+		sv->full = true;
 		free(name);
 		free(base);
 		return;
@@ -129,12 +133,13 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 			char *base = xstrndup(name, blen);
 			char *cur = mbox_flags_name(base, name,
 			    mbox_flags_from_name(name));
+			int rrc, err;
 
 			free(base);
 			from = xasprintf("%s/%s", m->dir_new, name);
 			to = xasprintf("%s/%s", m->dir_cur, cur);
-			int rrc = rename(from, to), err = errno;
-
+			rrc = rename(from, to);
+			err = errno;
 			if (rrc == 0) {
 				free(name);
 				name = cur;
@@ -189,7 +194,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 			continue;	/* in new/ and in cur/ */
 		p = xasprintf("%s/%s", s->in_new ? m->dir_new : m->dir_cur,
 		    s->name);
-		mfd = open(p, O_RDONLY | O_CLOEXEC);
+		mfd = open(p, O_RDONLY | MBOX_O_FILE);
 		free(p);
 		if (mfd == -1)
 			continue;
@@ -269,7 +274,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 {
 	struct mbox_scanv sv = { 0 };
 	struct stat a, b;
-	bool reset, dead = false;
+	bool reset, dead = false, full;
 	int rc;
 
 	if (stat(m->dir_new, &a) == -1 || stat(m->dir_cur, &b) == -1)
@@ -288,8 +293,9 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 	}
 	for (size_t i = 0; i < m->nents; i++)
 		m->ents[i].found = false;
-	if (mbox_sync_scan(m, &sv, true) == -1 ||
-	    mbox_sync_scan(m, &sv, false) == -1) {
+	/* cur/ first: what the new/ scan moves into cur/ is then seen once. */
+	if (mbox_sync_scan(m, &sv, false) == -1 ||
+	    mbox_sync_scan(m, &sv, true) == -1) {
 		mbox_scanv_free(&sv);
 		return -1;
 	}
@@ -306,6 +312,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 	if (dead)
 		mbox_ents_compact(m);
 	rc = mbox_sync_assign(m, *fdp, &sv);
+	full = sv.full;
 	mbox_scanv_free(&sv);
 	if (rc == 0 && mbox_ul_wants_rewrite(&m->ul, m->nents))
 		rc = mbox_ul_rewrite(&m->ul, fdp, m->ents, m->nents);
@@ -316,7 +323,7 @@ mbox_sync_locked(struct mbox *m, int *fdp)
 			m->mt_ul = a.st_mtim;
 			m->ino_ul = a.st_ino;
 			m->size_ul = a.st_size;
-			m->stamps_ok = !mbox_stamp_recent(&m->mt_new) &&
+			m->stamps_ok = !full && !mbox_stamp_recent(&m->mt_new) &&
 			    !mbox_stamp_recent(&m->mt_cur) &&
 			    !mbox_stamp_recent(&m->mt_ul);
 		}

@@ -130,6 +130,16 @@ exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* Sets path's mtime to long ago, as if the last change were old. */
+static void
+age(const char *path)
+{
+	struct timespec ts[2] = { { .tv_sec = 1000000000 },
+	    { .tv_sec = 1000000000 } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 static struct mbox *
 open_box(struct fixture *f, const char *name, bool ro)
 {
@@ -304,7 +314,11 @@ test_uids_persist_and_uidvalidity_renews(void **state)
 	deliver("1.QA.mx", "1\n");
 	deliver("2.QB.mx", "2\n");
 	deliver("3.QC.mx", "3\n");
+	/* A delivery still writing tmp/ (even with an old mtime) stays. */
+	write_file(ROOT "/tmp/4.QD.mx", "4");
+	age(ROOT "/tmp/4.QD.mx");
 	m = open_box(f, "INBOX", false);
+	assert_true(exists(ROOT "/tmp/4.QD.mx"));
 	v = mbox_uidvalidity(m);
 	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
 	assert_int_equal(mbox_expunge(m, NULL, NULL), 0);
@@ -366,6 +380,24 @@ test_read_only_moves_nothing(void **state)
 	    sizeof(f->err)), -1);
 }
 
+static uint32_t
+append(struct fixture *f, const char *name, const char *const *pieces,
+    unsigned flags, int64_t date)
+{
+	struct mbox_append *a = mbox_append_begin(f->u, name, f->err,
+	    sizeof(f->err));
+	uint32_t v = 0, uid = 0;
+
+	assert_non_null(a);
+	for (; *pieces != NULL; pieces++)
+		assert_int_equal(mbox_append_write(a, *pieces, strlen(*pieces)), 0);
+	assert_int_equal(mbox_append_commit(&a, flags, date, &v, &uid, f->err,
+	    sizeof(f->err)), 0);
+	assert_null(a);
+	assert_true(v > 0);
+	return uid;
+}
+
 /* ---- flags and expunges between two sessions ----------------------------- */
 
 static void
@@ -401,6 +433,19 @@ test_flags_between_sessions(void **state)
 	assert_int_equal(rename(ROOT "/cur/1.QA.mx:2,F", ROOT "/cur/1.QA.mx:2,Fab"), 0);
 	assert_int_equal(mbox_set_flags(a, 0, MBOX_F_SEEN | MBOX_F_ANSWERED), 0);
 	assert_true(exists(ROOT "/cur/1.QA.mx:2,RSab"));
+	/* An APPEND by one is new mail for the other. */
+	{
+		static const char *const body[] = { "new\r\n", NULL };
+		uint32_t uid = append(f, "INBOX", body, MBOX_F_SEEN, 0);
+
+		assert_int_equal(mbox_sync(b, true, &ch), 0);
+		assert_true(ch.exists_changed);
+		assert_int_equal(mbox_count(b), 3);
+		assert_int_equal(mbox_msg(b, 2)->uid, uid);
+		assert_int_equal(mbox_msg(b, 2)->flags, MBOX_F_SEEN);
+		assert_false(mbox_msg(b, 2)->recent);
+		mbox_changes_clear(&ch);
+	}
 	mbox_close(&a);
 	mbox_close(&b);
 }
@@ -514,6 +559,47 @@ test_pop3_delete_and_lock(void **state)
 	close(b);
 }
 
+static void
+test_sync_fast_path_uses_mtimes(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_changes ch = { 0 };
+	struct mbox *a, *b;
+
+	deliver("1.QA.mx", "1\n");
+	a = open_box(f, "INBOX", false);
+	b = open_box(f, "INBOX", false);
+	/* Stamps a second old or more are trusted by the next sync... */
+	age(ROOT "/new");
+	age(ROOT "/cur");
+	age(UL);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	mbox_changes_clear(&ch);
+	/* ...so a file slipped in with no mtime change is not seen: the
+	 * sync did not scan. */
+	deliver("2.QB.mx", "2\n");
+	age(ROOT "/new");
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_false(ch.exists_changed);
+	assert_int_equal(mbox_count(a), 1);
+	/* Any change moves an mtime: another session's flags (cur/). */
+	assert_int_equal(mbox_set_flags(b, 0, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_int_equal(ch.nflags_changed, 1);
+	assert_int_equal(ch.flags_changed[0], 1);
+	assert_true(ch.exists_changed);
+	assert_int_equal(mbox_count(a), 2);
+	mbox_changes_clear(&ch);
+	/* Stamps from this second are not trusted: the next sync scans
+	 * again even if nothing seems to move. */
+	deliver("3.QC.mx", "3\n");
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_int_equal(mbox_count(a), 3);
+	mbox_changes_clear(&ch);
+	mbox_close(&a);
+	mbox_close(&b);
+}
+
 /* ---- hostile uid lists -------------------------------------------------- */
 
 static void
@@ -601,6 +687,8 @@ test_uidlist_parser_limits(void **state)
 	memset(line, 'c', sizeof(line));
 	assert_int_equal(mbox_uidlist_parse(&st, line, sizeof(line), NULL, NULL),
 	    sizeof(line));
+	/* ... the rest of it too, however short (found by the fuzzer). */
+	assert_int_equal(mbox_uidlist_parse(&st, "cc", 2, NULL, NULL), 2);
 	assert_int_equal(mbox_uidlist_parse(&st, "cc\n3 1 c\n", 9, NULL, NULL), 9);
 	assert_int_equal(st.nbad, 2);
 	assert_int_equal(st.nrecords, 2);
@@ -618,24 +706,6 @@ test_uidlist_parser_limits(void **state)
 }
 
 /* ---- APPEND, COPY, MOVE ------------------------------------------------- */
-
-static uint32_t
-append(struct fixture *f, const char *name, const char *const *pieces,
-    unsigned flags, int64_t date)
-{
-	struct mbox_append *a = mbox_append_begin(f->u, name, f->err,
-	    sizeof(f->err));
-	uint32_t v = 0, uid = 0;
-
-	assert_non_null(a);
-	for (; *pieces != NULL; pieces++)
-		assert_int_equal(mbox_append_write(a, *pieces, strlen(*pieces)), 0);
-	assert_int_equal(mbox_append_commit(&a, flags, date, &v, &uid, f->err,
-	    sizeof(f->err)), 0);
-	assert_null(a);
-	assert_true(v > 0);
-	return uid;
-}
 
 static void
 test_append_crlf_across_pieces(void **state)
@@ -822,6 +892,36 @@ test_folder_create_list_delete(void **state)
 }
 
 static void
+test_folder_limit(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+	int i;
+
+	/* INBOX is the root; Sent, Drafts, Trash and Junk count. Most are
+	 * bare directories, which count the same and are quicker to make. */
+	for (i = 4; i < MBOX_FOLDERS_MAX - 3; i++) {
+		snprintf(name, sizeof(name), ROOT "/.g%d", i);
+		assert_int_equal(mkdir(name, 0700), 0);
+	}
+	for (; i < MBOX_FOLDERS_MAX; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(mbox_folder_create(f->u, name, f->err,
+		    sizeof(f->err)), 0);
+	}
+	assert_int_equal(mbox_folder_create(f->u, "one/more", f->err,
+	    sizeof(f->err)), -1);
+	assert_string_equal(f->err, "too many folders");
+	assert_int_equal(mbox_folder_create(f->u, "last", f->err,
+	    sizeof(f->err)), -1);
+	snprintf(name, sizeof(name), "f%d", MBOX_FOLDERS_MAX - 1);
+	assert_int_equal(mbox_folder_delete(f->u, name, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(mbox_folder_create(f->u, "last", f->err,
+	    sizeof(f->err)), 0);
+}
+
+static void
 test_folder_rename(void **state)
 {
 	struct fixture *f = *state;
@@ -943,11 +1043,76 @@ test_forked_writer_while_syncing(void **state)
 	mbox_close(&m);
 }
 
+#define RACE_MSGS	20
+#define RACE_ROUNDS	40
+
+/* Two processes renaming the same files at once: neither ever takes a
+ * message renamed by the other for an expunged one. */
+static void
+test_concurrent_flag_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_changes ch = { 0 };
+	struct mbox *m;
+	char name[32];
+	pid_t pid;
+	int status;
+
+	for (int i = 0; i < RACE_MSGS; i++) {
+		snprintf(name, sizeof(name), "%d.Q.mx", i);
+		deliver(name, "x\n");
+	}
+	m = open_box(f, "INBOX", false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[128];
+		struct mbox_user *u = mbox_user_open(ROOT, err, sizeof(err));
+		struct mbox *c = mbox_open(u, "INBOX", false, err, sizeof(err));
+
+		if (c == NULL)
+			_exit(2);
+		for (int r = 0; r < RACE_ROUNDS; r++)
+			for (uint32_t i = 0; i < RACE_MSGS; i++)
+				if (mbox_set_flags(c, i, (r & 1) ? MBOX_F_SEEN :
+				    MBOX_F_FLAGGED) != 0 ||
+				    mbox_msg_open(c, i) < 0)
+					_exit(3);
+		mbox_close(&c);
+		mbox_user_close(&u);
+		_exit(0);
+	}
+	for (int r = 0; r < RACE_ROUNDS; r++) {
+		for (uint32_t i = 0; i < RACE_MSGS; i++) {
+			int fd;
+
+			assert_int_equal(mbox_set_flags(m, i, (r & 1) ?
+			    MBOX_F_ANSWERED : MBOX_F_DRAFT), 0);
+			fd = mbox_msg_open(m, i);
+			assert_true(fd >= 0);
+			close(fd);
+		}
+		assert_int_equal(mbox_sync(m, true, &ch), 0);
+		assert_int_equal(ch.nexpunged, 0);
+		mbox_changes_clear(&ch);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(mbox_sync(m, true, &ch), 0);
+	assert_int_equal(ch.nexpunged, 0);
+	assert_int_equal(mbox_count(m), RACE_MSGS);
+	assert_int_equal(count_dir(ROOT "/cur"), RACE_MSGS);
+	mbox_changes_clear(&ch);
+	mbox_close(&m);
+}
+
 static void
 test_uidlist_rewritten_when_mostly_dead(void **state)
 {
 	struct fixture *f = *state;
-	struct mbox *m;
+	struct mbox_changes ch = { 0 };
+	struct mbox *m, *other;
 	struct stat a, b;
 	char name[32];
 
@@ -956,6 +1121,7 @@ test_uidlist_rewritten_when_mostly_dead(void **state)
 		deliver(name, "x\n");
 	}
 	m = open_box(f, "INBOX", false);
+	other = open_box(f, "INBOX", false);
 	assert_int_equal(mbox_count(m), 300);
 	for (uint32_t i = 0; i < 250; i++)
 		assert_int_equal(mbox_set_flags(m, i, MBOX_F_DELETED), 0);
@@ -969,6 +1135,18 @@ test_uidlist_rewritten_when_mostly_dead(void **state)
 	assert_int_equal(mbox_count(m), 50);
 	assert_int_equal(mbox_msg(m, 0)->uid, 251);
 	assert_int_equal(mbox_uidnext(m), 301);
+	/* A session that read the old file reads the new one whole. */
+	deliver("9999.Q.mx", "late\n");
+	assert_int_equal(mbox_sync(other, true, &ch), 0);
+	assert_int_equal(ch.nexpunged, 250);
+	assert_int_equal(mbox_count(other), 51);
+	assert_int_equal(mbox_msg(other, 0)->uid, 251);
+	assert_int_equal(mbox_msg(other, 50)->uid, 301);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(m, true, &ch), 0);
+	assert_int_equal(mbox_msg(m, 50)->uid, 301);
+	mbox_changes_clear(&ch);
+	mbox_close(&other);
 	mbox_close(&m);
 }
 
@@ -990,6 +1168,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_msg_open_after_rename_elsewhere,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop3_delete_and_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_fast_path_uses_mtimes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_uidlists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_crlf_across_pieces,
 		    setup, teardown),
@@ -997,7 +1177,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_folder_create_list_delete,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forked_writer_while_syncing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_flag_changes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uidlist_rewritten_when_mostly_dead,
 		    setup, teardown),

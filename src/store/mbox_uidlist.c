@@ -102,7 +102,7 @@ mbox_uidlist_parse(struct mbox_uidlist_state *st, const char *data,
 		size_t n;
 
 		if (lf == NULL) {
-			if (len - off < MBOX_UIDLIST_LINE_MAX)
+			if (!st->skipping && len - off < MBOX_UIDLIST_LINE_MAX)
 				break;	/* the caller passes it again */
 			/* Over-long and unterminated: drop it up to its LF. */
 			st->skipping = true;

@@ -48,8 +48,9 @@ struct mbox_uidlist_state {
  * Parses the LF-terminated lines of data[0..len), calling rec (may be
  * NULL) for each good record. Returns the bytes consumed: every complete
  * line, and also an unterminated tail longer than MBOX_UIDLIST_LINE_MAX
- * (skipped up to its LF in a later call). The caller keeps the rest (less
- * than MBOX_UIDLIST_LINE_MAX bytes) and passes it again with more data.
+ * or belonging to such a line (skipped up to its LF in a later call). The
+ * caller keeps the rest (less than MBOX_UIDLIST_LINE_MAX bytes) and passes
+ * it again with more data: the result is the same however data is cut.
  * uidnext of the file is max(st->uidnext, st->last_uid + 1).
  */
 size_t	mbox_uidlist_parse(struct mbox_uidlist_state *st, const char *data,

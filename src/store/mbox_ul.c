@@ -43,7 +43,7 @@ mbox_ul_lock(struct mbox_ul *ul, int op)
 	struct stat a, b;
 
 	for (int i = 0; i < MBOX_UL_LOCK_TRIES; i++) {
-		int fd = open(ul->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(ul->path, O_RDWR | O_CREAT | MBOX_O_FILE, 0600);
 
 		if (fd == -1)
 			return -1;
@@ -82,7 +82,7 @@ mbox_ul_replace(struct mbox_ul *ul, int *fdp, const struct buf *data)
 	struct stat st;
 	int fd;
 
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | MBOX_O_FILE, 0600);
 	if (fd == -1) {
 		free(tmp);
 		return -1;
