@@ -342,8 +342,14 @@ imap_session_feed(struct imap_session *s)
 	lf = memchr(v.iov_base, '\n', n);
 	if (lf != NULL)
 		n = (size_t)(lf - (const char *)v.iov_base) + 1;
-	if (imap_parser_feed(s->parser, v.iov_base, n) < 0)
-		return -1;	/* cannot happen: next() drained the parser */
+	if (imap_parser_feed(s->parser, v.iov_base, n) < 0) {
+		/* Cannot happen: we feed at most IMAP_CHUNK, and only once
+		 * imap_parser_next() has taken everything fed before. */
+		log_kv(s->log, LOGL_ERROR, "input_overflow", NULL);
+		imap_untagged(s, "BYE Internal error, ref %s", msess_id(s->c));
+		imap_session_close(s, "error");
+		return -1;
+	}
 	evbuffer_drain(in, n);
 	return 0;
 }
