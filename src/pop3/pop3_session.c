@@ -91,6 +91,9 @@ pop3_set_state(struct pop3_session *s, enum pop3_state st)
 	s->state = st;
 }
 
+static void pop3_vreply(struct pop3_session *s, const char *status,
+	    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 pop3_vreply(struct pop3_session *s, const char *status, const char *fmt,
     va_list ap)
