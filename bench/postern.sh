@@ -9,6 +9,8 @@
 # With POSTERN_CHECKS=on|off (the checks benchmark, bench/checks.sh) only
 # 127.0.0.1 is trusted, DNS goes to POSTERN_DNS (a loopback HOST:PORT) and
 # the sender checks are all "reject" (on) or all off.
+# With POSTERN_IMAPS=PORT (the IMAP benchmark, bench/imap.sh) it also serves
+# imaps on 127.0.0.1:PORT; the user u@bench.test has the password "pw".
 # With POSTERN_FILTERS (the filters benchmark, bench/filters.sh): "off" scans
 # nothing (no attachment globs, no content rules), "on" keeps the default
 # attachment globs and adds five content rules (where = "any") that match
@@ -128,6 +130,12 @@ EOF
 	esac
 }
 
+# POSTERN_IMAPS=PORT (the IMAP benchmark, bench/imap.sh): also imaps there.
+imaps_listen() {
+	[ -n "${POSTERN_IMAPS:-}" ] || return 0
+	printf ',\n  { service = "imaps"; address = "127.0.0.1:%s"; }' "$POSTERN_IMAPS"
+}
+
 write_config() {
 	run_as=""
 	if [ "$(id -u)" = 0 ]; then
@@ -145,7 +153,7 @@ data_dir = "$data";
 $run_as
 
 listen = (
-  { service = "smtp"; address = "127.0.0.1:$PORT"; }
+  { service = "smtp"; address = "127.0.0.1:$PORT"; }$(imaps_listen)
 );
 
 # 50 connections x thousands of messages, 1000 idle connections, all from
