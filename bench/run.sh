@@ -15,6 +15,7 @@
 # default 1), BENCH_OUT_CONC (outbound concurrencies, default "10 50"; ""
 # skips the outbound runs), BENCH_OUT_N (messages per outbound run, default
 # BENCH_N or 2000), BENCH_FILTERS_RUNS (bench/filters.sh; "" skips it),
+# BENCH_IMAP (bench/imap.sh, Postern against Dovecot; "" skips it),
 # POSTFIX_PORT (2625), POSTERN_PORT (2725), SINK_PORT (2825), POSTERN_BIN.
 set -u
 
@@ -256,6 +257,14 @@ if [ -n "${BENCH_FILTERS_RUNS-x}" ] && case " $BENCH_SERVERS " in *" postern "*)
 	say "content filters: off vs on"
 	if ! BENCH_FILTERS_DOC=0 BENCH_DIR=$BENCH_DIR sh "$here/filters.sh"; then
 		note "content filters benchmark incomplete or over budget (see above)"
+	fi
+fi
+# IMAP: Postern against Dovecot over one Maildir (bench/imap.sh).
+rm -f "$BENCH_DIR/imap.md"
+if [ -n "${BENCH_IMAP-x}" ]; then
+	say "imap: postern vs dovecot"
+	if ! IMAP_DOC=0 BENCH_DIR=$BENCH_DIR sh "$here/imap.sh"; then
+		note "IMAP benchmark incomplete (see above)"
 	fi
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -583,6 +592,35 @@ that noise. Compare off and on within one run, and prefer medians of
 several runs.
 EOF
 	fi
+	if [ -f "$BENCH_DIR/imap.md" ]; then
+		cat <<EOF
+
+## IMAP: Postern and Dovecot
+
+bench/imap.sh fills one Maildir (\`u@bench.test\`'s INBOX) with 10,000
+messages of 10 KiB, then serves it with Postern and, after Postern has
+stopped, with Dovecot (Debian's dovecot-imapd, configured by
+bench/dovecot.sh: its defaults except the paths, a static password, and
+process and per-user limits raised for 1,000 connections from one IP). Both
+over implicit TLS on loopback. *FETCH*: one client, \`LOGIN\`, an untimed
+\`SELECT INBOX\` (each server builds its index: Postern's uid list, Dovecot's
+index files), then \`FETCH 1:* BODY.PEEK[]\` timed, three times, median.
+*Idle*: 1,000 connections logged in, INBOX selected, in IDLE; the memory
+of each server's whole process tree (Postern: master, dird, qmgr, workers
+and mailbox workers; Dovecot: master, anvil, auth, imap-login and imap
+processes) before and after, divided by 1,000. RSS counts shared pages in
+every process that maps them, which weighs on Dovecot's process per
+connection; PSS shares them out, which is the fairer sum.
+
+<!-- imap:begin -->
+
+EOF
+		cat "$BENCH_DIR/imap.md"
+		cat <<EOF
+
+<!-- imap:end -->
+EOF
+	fi
 	cat <<EOF
 
 ## Setup
@@ -607,6 +645,8 @@ BENCH_REPEAT=3 make bench       # median of 3 runs per cell (noisy machines)
 BENCH_SERVERS=postfix make bench  # one server only
 BENCH_OUT_CONC= make bench      # no outbound runs
 BENCH_FILTERS_RUNS= make bench  # no content filter runs
+BENCH_IMAP= make bench          # no IMAP runs (they need root and Dovecot)
+make bench-imap                 # the IMAP runs alone (installs dovecot-imapd)
 make bench-filters              # the content filter runs alone
 \`\`\`
 

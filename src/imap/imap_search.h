@@ -30,7 +30,9 @@
 struct imap_search;
 
 /* One message, as the session knows it. msg is consulted only when the
- * program needs it; the callback opens it on first use. */
+ * program needs it; the callback opens it on first use, at most once per
+ * imap_search_match(). What it returns stays the caller's: imap_search
+ * never closes it (the caller closes it after the match, or caches it). */
 struct imap_search_msg {
 	uint32_t	 seq, uid;
 	uint32_t	 max_seq, max_uid;	/* what "*" stands for */

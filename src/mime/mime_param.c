@@ -7,6 +7,7 @@
  * conversion only; the parser decides what the values mean.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "mime/mime_int.h"
 #include "mime/mime_parse.h"
@@ -262,7 +263,7 @@ mime_param_join(struct mime_praw **set, size_t n, bool words,
  * number thus starts a second value, kept like any duplicate.
  */
 static size_t
-mime_param_gather(struct mime_praw *ps, size_t n, size_t k, const char *name,
+mime_param_gather(struct mime_praw *ps, size_t n, size_t k, struct span name,
     struct mime_praw **set)
 {
 	size_t m = 0, i, j;
@@ -271,7 +272,8 @@ mime_param_gather(struct mime_praw *ps, size_t n, size_t k, const char *name,
 		bool dup = false;
 
 		if (ps[i].used || !ps[i].sectioned ||
-		    !span_eq_nocase(ps[i].attr, name))
+		    ps[i].attr.len != name.len ||
+		    strncasecmp(ps[i].attr.ptr, name.ptr, name.len) != 0)
 			continue;
 		for (j = 0; j < m && !dup; j++)
 			dup = set[j]->sect == ps[i].sect;
@@ -304,8 +306,8 @@ mime_param_collect(struct span value, const char *name, bool words,
 			continue;
 		cs = MIME_CS_ASIS;
 		if (ps[k].sectioned)
-			mime_param_join(set, mime_param_gather(ps, n, k, name,
-			    set), words, &tmp, out);
+			mime_param_join(set, mime_param_gather(ps, n, k,
+			    span_from_cstr(name), set), words, &tmp, out);
 		else if (ps[k].ext)
 			mime_param_ext(ps[k].val, true, &cs, &tmp, out);
 		else
@@ -326,6 +328,101 @@ mime_param_get(struct span value, const char *name, struct buf *out)
 
 	return mime_param_collect(value, name, true, out, vals,
 	    MIME_PARAMS_MAX);
+}
+
+/* ---- every parameter, as written (IMAP BODYSTRUCTURE) ------------------- */
+
+/* RFC 2231 7 attribute-char: what an extended value may hold unescaped. */
+static bool
+mime_param_attrc(char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* A plain section inside an extended value: its bytes percent-encoded. */
+static void
+mime_param_pctenc(struct span v, bool quoted, struct buf *tmp, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	buf_reset(tmp);
+	(void)mime_param_unquote(v, quoted, tmp);
+	for (size_t i = 0; i < tmp->len; i++) {
+		unsigned char c = (unsigned char)tmp->data[i];
+		char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+		if (mime_param_attrc((char)c))
+			(void)buf_append(out, &c, 1);
+		else
+			(void)buf_append(out, e, 3);
+	}
+}
+
+/*
+ * The value of one sectioned parameter: sections in order, joined; when
+ * any is extended, the whole is one extended value ("charset'lang'" from
+ * the first section, "''" when that one is plain) with plain sections
+ * percent-encoded, so the reader decodes it once.
+ */
+static void
+mime_param_list_join(struct mime_praw **set, size_t n, struct buf *tmp,
+    struct buf *out)
+{
+	bool any_ext = false;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		any_ext |= set[i]->ext;
+	if (any_ext && !set[0]->ext)
+		(void)buf_append(out, "''", 2);
+	for (i = 0; i < n; i++) {
+		if (set[i]->ext || !any_ext)
+			(void)mime_param_unquote(set[i]->val, set[i]->quoted,
+			    out);
+		else
+			mime_param_pctenc(set[i]->val, set[i]->quoted, tmp, out);
+	}
+}
+
+size_t
+mime_param_list(struct span value, struct buf *out,
+    struct mime_param_item *items, size_t max)
+{
+	struct mime_praw ps[MIME_PARAMS_MAX], *set[MIME_PARAMS_MAX];
+	struct buf tmp;
+	size_t n, k, m = 0, count = 0;
+
+	n = mime_param_split(value, ps, MIME_PARAMS_MAX);
+	buf_init(&tmp, MIME_VALUE_MAX);
+	for (k = 0; k < n && count < max; k++) {
+		struct mime_param_item *it = &items[count];
+		bool ext = ps[k].ext;
+
+		if (ps[k].used)
+			continue;
+		if (ps[k].sectioned) {
+			m = mime_param_gather(ps, n, k, ps[k].attr, set);
+			for (size_t i = 0; i < m; i++)
+				ext |= set[i]->ext;
+		}
+		ps[k].used = true;
+		it->name_off = out->len;
+		(void)buf_append(out, ps[k].attr.ptr, ps[k].attr.len);
+		if (ext)	/* "name*": the value is RFC 2231 encoded */
+			(void)buf_append(out, "*", 1);
+		it->name_len = out->len - it->name_off;
+		(void)buf_append(out, "", 1);
+		it->val_off = out->len;
+		if (ps[k].sectioned)
+			mime_param_list_join(set, m, &tmp, out);
+		else
+			(void)mime_param_unquote(ps[k].val, ps[k].quoted, out);
+		it->val_len = out->len - it->val_off;
+		(void)buf_append(out, "", 1);
+		count++;
+	}
+	buf_free(&tmp);
+	return count;
 }
 
 /* ---- the type ----------------------------------------------------------- */

@@ -252,6 +252,67 @@ test_words(void **state)
 	buf_free(&b);
 }
 
+/* Every parameter as "name=value|", from mime_param_list(). */
+static const char *
+plist(const char *v, size_t max)
+{
+	static char out[4096];
+	struct mime_param_item items[MIME_PARAMS_MAX];
+	struct buf b;
+	size_t n, k = 0;
+
+	buf_init(&b, 1 << 16);
+	n = mime_param_list(span_from_cstr(v), &b, items, max);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		k += (size_t)snprintf(out + k, sizeof(out) - k, "%s=%s|",
+		    b.data + items[i].name_off, b.data + items[i].val_off);
+	buf_free(&b);
+	return out;
+}
+
+static void
+test_param_list(void **state)
+{
+	char big[MIME_PARAMS_MAX * 8 + 16];
+	size_t n = 0;
+
+	(void)state;
+	assert_string_equal(plist("text/plain", MIME_PARAMS_MAX), "");
+	assert_string_equal(plist("text/plain; Charset=\"us\\\"x\" ; "
+	    "format=flowed", MIME_PARAMS_MAX), "Charset=us\"x|format=flowed|");
+	assert_string_equal(plist("a/b; x=1; y=2", 1), "x=1|");
+	/* No RFC 2047 decoding: the value as written. */
+	assert_string_equal(plist("a/b; name=\"=?utf-8?q?a?=\"",
+	    MIME_PARAMS_MAX), "name==?utf-8?q?a?=|");
+	/* RFC 2231: joined in order; extended kept encoded, plain sections
+	 * percent-encoded into an extended value. */
+	assert_string_equal(plist("a/b; n*1=\"b c\"; n*0=a; m=1",
+	    MIME_PARAMS_MAX), "n=ab c|m=1|");
+	assert_string_equal(plist("a/b; f*0*=utf-8''%E2%82; f*1=\"%A c\"",
+	    MIME_PARAMS_MAX), "f*=utf-8''%E2%82%25A%20c|");
+	assert_string_equal(plist("a/b; f*0=x; f*1*=%41",
+	    MIME_PARAMS_MAX), "f*=''x%41|");
+	assert_string_equal(plist("a/b; f*=us-ascii'en'%41; g=1",
+	    MIME_PARAMS_MAX), "f*=us-ascii'en'%41|g=1|");
+	/* Junk without '=' is skipped; duplicates kept. */
+	assert_string_equal(plist("a/b; junk; x=1; x=2", MIME_PARAMS_MAX),
+	    "x=1|x=2|");
+	/* At most MIME_PARAMS_MAX. */
+	n = (size_t)snprintf(big, sizeof(big), "a/b");
+	for (int i = 0; i < MIME_PARAMS_MAX + 1; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, ";p%d=1", i % 10);
+	{
+		struct mime_param_item items[MIME_PARAMS_MAX];
+		struct buf b;
+
+		buf_init(&b, 1 << 16);
+		assert_int_equal(mime_param_list(span_from_cstr(big), &b, items,
+		    MIME_PARAMS_MAX), MIME_PARAMS_MAX);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -262,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_param_limits),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_param_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

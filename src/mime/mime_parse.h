@@ -135,6 +135,24 @@ void	mime_parser_free(struct mime_parser **pp);
  * returns how many (0 = none). out->max bounds the total.
  */
 size_t	mime_param_get(struct span value, const char *name, struct buf *out);
+/* One parameter from mime_param_list(): name and value in its out buffer,
+ * each NUL-terminated there. */
+struct mime_param_item {
+	size_t	 name_off, name_len;
+	size_t	 val_off, val_len;
+};
+/*
+ * Every parameter of a Content-Type or Content-Disposition value
+ * (unfolded), in order, at most max (and MIME_PARAMS_MAX), as an IMAP
+ * BODYSTRUCTURE shows them: names as written, quoted values unquoted, no
+ * RFC 2047 decoding. RFC 2231 continuations are joined in section order
+ * ("name*0", "name*1" -> "name"); when a section is extended the result
+ * is "name*" with one extended value, still percent-encoded after its
+ * "charset'language'" (plain sections percent-encoded into it), for the
+ * reader to decode. Returns the count; out->max bounds the total.
+ */
+size_t	mime_param_list(struct span value, struct buf *out,
+	    struct mime_param_item *items, size_t max);
 /* The "type/subtype" of a Content-Type value, lower case, into out
  * (MIME_TYPE_MAX); false when it is not a valid type (RFC 2045 5.1). */
 bool	mime_content_type(struct span value, char *out, size_t outlen);

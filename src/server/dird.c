@@ -29,6 +29,7 @@
 #include "ipc/ipc_proto.h"
 #include "policy/route.h"
 #include "server/dird.h"
+#include "server/popwin.h"
 #include "store/maildir.h"
 
 #define DIRD_CLIENTS_MAX	256
@@ -53,6 +54,9 @@ struct dird {
 	struct buf		 rbuf;
 	struct log_ctx		 log;
 	bool			 stopping;
+	/* relay.smtp_after_pop: IPs with a recent POP3/IMAP login. In
+	 * memory only (docs/architecture.md): lost when dird restarts. */
+	struct popwin		*popwin;
 };
 
 static void
@@ -152,8 +156,8 @@ dird_client_status(struct dird *d, const char *ip, bool *trusted, bool *banned)
 	*banned = kind == ACCESS_BAN;
 	*trusted = kind == ACCESS_TRUST ||
 	    cidr_list_match(&d->cfg->relay.trusted_networks, (struct sockaddr *)&ss) ||
-	    (d->cfg->relay.smtp_after_pop > 0 && directory_pop_login_recent(d->dir,
-	    ip, now, d->cfg->relay.smtp_after_pop) == DIR_FOUND);
+	    (d->cfg->relay.smtp_after_pop > 0 && popwin_open_at(d->popwin, ip,
+	    now));
 	return 0;
 }
 
@@ -436,6 +440,7 @@ struct dird_auth {
 	struct buf		 pass;
 	char			*ip;
 	const struct config	*cfg;
+	bool			 mailbox;	/* IPC_AUTH_MAILBOX */
 	enum ipc_verdict	 rc;
 	int64_t			 expires;
 };
@@ -518,6 +523,15 @@ dird_auth_done(void *arg)
 	ipc_msg_init(&r, IPCM_REPLY, a->id);
 	ipc_msg_add_u64(&r, IK_RC, a->rc);
 	ipc_msg_add_u64(&r, IK_EXPIRES, (uint64_t)a->expires);
+	if (a->rc == IPCV_OK) {
+		/* The mailbox key: the user as found (lower case). */
+		ipc_msg_add_str(&r, IK_USER, a->user);
+		/* On the loop thread: the window table is the loop's alone. */
+		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
+		    !a->c->dead && a->c->d->popwin != NULL)
+			popwin_open(a->c->d->popwin, a->ip, (int64_t)time(NULL),
+			    a->cfg->relay.smtp_after_pop);
+	}
 	dird_reply(a->c, &r);
 	dird_client_unref(a->c);
 	free(a->user);
@@ -531,11 +545,14 @@ dird_auth(struct dird_client *c, const struct ipc_msg *m)
 {
 	const struct ipc_field *pass = ipc_msg_get(m, IK_PASS);
 	struct dird_auth *a;
+	uint64_t flags = 0;
 
 	a = xcalloc(1, sizeof(*a));
 	a->c = c;
 	a->id = m->id;
 	a->cfg = c->d->cfg;
+	(void)ipc_msg_get_u64(m, IK_FLAGS, &flags);
+	a->mailbox = (flags & IPC_AUTH_MAILBOX) != 0;
 	a->user = ipc_msg_get_str(m, IK_USER, 320);
 	a->ip = ipc_msg_get_str(m, IK_IP, 64);
 	buf_init(&a->pass, PASSWORD_MAX);
@@ -798,6 +815,8 @@ dird_run(const struct config *cfg, int ctl_fd)
 		return 1;
 	}
 	buf_init(&d.rbuf, IPC_MSG_MAX);
+	if (cfg->relay.smtp_after_pop > 0)
+		d.popwin = popwin_new(POPWIN_MAX);
 	d.pool = pool_new(d.base, 2, "dirpool");
 	evutil_make_socket_nonblocking(ctl_fd);
 	ev_ctl = event_new(d.base, ctl_fd, EV_READ | EV_PERSIST, dird_ctl_read, &d);
@@ -820,6 +839,7 @@ dird_run(const struct config *cfg, int ctl_fd)
 	event_free(ev_int);
 	event_free(ev_usr1);
 	directory_close(&d.dir);
+	popwin_free(&d.popwin);
 	buf_free(&d.rbuf);
 	event_base_free(d.base);
 	return 0;

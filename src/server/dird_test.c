@@ -6,6 +6,9 @@
  * its own setting, not local, malformed) and IPCM_AUTOREPLY (policy, SPF
  * flag, the once-per-7-days record shared with another connection, <>,
  * malformed). Changes made through another connection are seen at once.
+ * And the mailbox workers' logins: IPCM_AUTH returns the mailbox key, and
+ * with IPC_AUTH_MAILBOX opens the smtp_after_pop window that IPCM_CONNECT
+ * and IPCM_MAIL then report as IK_TRUSTED (open, expiry, off when 0).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 
 #include "core/config.h"
 #include "directory/directory.h"
+#include "directory/password.h"
 #include "ipc/ipc.h"
 #include "ipc/ipc_proto.h"
 #include "server/dird.h"
@@ -46,20 +50,28 @@ struct fixture {
 	struct buf		 rbuf;
 };
 
+#define CAROL_PASS	"carol's secret"
+
 static int
-setup(void **state)
+setup_with(void **state, unsigned smtp_after_pop)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *err = NULL;
 	int ctl[2], cli[2];
 	struct ipc_msg give;
+	char *hash;
 
 	assert_non_null(f);
 	testdir_enter(&f->td, "dird");
 	config_defaults(&f->cfg);
+	f->cfg.relay.smtp_after_pop = smtp_after_pop;
 	assert_int_equal(directory_open("postern.db", &f->d, &err), 0);
 	assert_int_equal(directory_domain_add(f->d, "example.org", &err), 0);
 	assert_int_equal(directory_user_add(f->d, "alice@example.org", FAKE_HASH, &err), 0);
+	hash = password_hash(CAROL_PASS, strlen(CAROL_PASS));
+	assert_non_null(hash);
+	assert_int_equal(directory_user_add(f->d, "carol@example.org", hash, &err), 0);
+	free(hash);
 	assert_int_equal(directory_user_set(f->d, "alice@example.org", "autoreply",
 	    "Away until Monday.", &err), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl), 0);
@@ -82,6 +94,19 @@ setup(void **state)
 	buf_init(&f->rbuf, IPC_MSG_MAX);
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_with(state, 0);
+}
+
+/* relay.smtp_after_pop = 2 s */
+static int
+setup_pop(void **state)
+{
+	return setup_with(state, 2);
 }
 
 static int
@@ -271,6 +296,104 @@ test_unknown_request(void **state)
 	assert_int_equal(bounce_policy(f, "example.org", &p), IPCV_OK);
 }
 
+/* IPCM_AUTH: the verdict; the mailbox key into key_out (NULL: not wanted). */
+static uint64_t
+auth(struct fixture *f, const char *user, const char *pass, const char *ip,
+    uint64_t flags, char **key_out)
+{
+	struct ipc_msg req, reply;
+	uint64_t rc = 99;
+
+	ipc_msg_init(&req, IPCM_AUTH, 0);
+	ipc_msg_add_str(&req, IK_USER, user);
+	ipc_msg_add_str(&req, IK_PASS, pass);
+	ipc_msg_add_str(&req, IK_IP, ip);
+	ipc_msg_add_u64(&req, IK_FLAGS, flags);
+	call(f, &req, &reply);
+	assert_int_equal(ipc_msg_get_u64(&reply, IK_RC, &rc), 0);
+	if (key_out != NULL)
+		*key_out = ipc_msg_get_str(&reply, IK_USER, 320);
+	return rc;
+}
+
+/* IK_TRUSTED of IPCM_CONNECT (mail false) or IPCM_MAIL (mail true). */
+static uint64_t
+trusted(struct fixture *f, const char *ip, bool mail)
+{
+	struct ipc_msg req, reply;
+	uint64_t rc = 99, t = 99;
+
+	ipc_msg_init(&req, mail ? IPCM_MAIL : IPCM_CONNECT, 0);
+	ipc_msg_add_str(&req, IK_IP, ip);
+	if (mail) {
+		ipc_msg_add_str(&req, IK_ADDR, "someone@remote.example");
+		ipc_msg_add_str(&req, IK_DOMAIN, "remote.example");
+	}
+	call(f, &req, &reply);
+	assert_int_equal(ipc_msg_get_u64(&reply, IK_RC, &rc), 0);
+	assert_int_equal(rc, IPCV_OK);
+	assert_int_equal(ipc_msg_get_u64(&reply, IK_TRUSTED, &t), 0);
+	return t;
+}
+
+static void
+test_auth_returns_mailbox_key(void **state)
+{
+	struct fixture *f = *state;
+	char *key = NULL;
+
+	assert_int_equal(auth(f, "Carol@Example.ORG", CAROL_PASS, "192.0.2.9",
+	    IPC_AUTH_MAILBOX, &key), IPCV_OK);
+	assert_non_null(key);
+	assert_string_equal(key, "carol@example.org");
+	free(key);
+	/* SMTP AUTH gets it too. */
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.9",
+	    0, &key), IPCV_OK);
+	assert_string_equal(key, "carol@example.org");
+	free(key);
+	assert_int_equal(auth(f, "carol@example.org", "wrong", "192.0.2.9",
+	    IPC_AUTH_MAILBOX, &key), IPCV_AUTH_FAIL);
+	assert_null(key);
+}
+
+static void
+test_pop_window(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(trusted(f, "192.0.2.10", false), 0);
+	/* A failed login opens nothing; nor does SMTP AUTH. */
+	assert_int_equal(auth(f, "carol@example.org", "wrong", "192.0.2.10",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_AUTH_FAIL);
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.10",
+	    0, NULL), IPCV_OK);
+	assert_int_equal(trusted(f, "192.0.2.10", false), 0);
+	/* A mailbox login opens it, for that IP only, at CONNECT and MAIL. */
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.10",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_OK);
+	assert_int_equal(trusted(f, "192.0.2.10", false), 1);
+	assert_int_equal(trusted(f, "192.0.2.10", true), 1);
+	assert_int_equal(trusted(f, "192.0.2.11", false), 0);
+	assert_int_equal(trusted(f, "192.0.2.11", true), 0);
+	/* Closed after smtp_after_pop (2 s). */
+	sleep(3);
+	assert_int_equal(trusted(f, "192.0.2.10", false), 0);
+	assert_int_equal(trusted(f, "192.0.2.10", true), 0);
+}
+
+static void
+test_pop_window_off(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->cfg.relay.smtp_after_pop, 0);
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.12",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_OK);
+	assert_int_equal(trusted(f, "192.0.2.12", false), 0);
+	assert_int_equal(trusted(f, "192.0.2.12", true), 0);
+}
+
 int
 main(void)
 {
@@ -278,6 +401,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bounce_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_autoreply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_returns_mailbox_key,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop_window, setup_pop, teardown),
+		cmocka_unit_test_setup_teardown(test_pop_window_off, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

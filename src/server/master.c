@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "server/conntrack.h"
 #include "server/dird.h"
 #include "server/master.h"
+#include "server/mworker.h"
 #include "server/privs.h"
 #include "server/sandbox.h"
 #include "server/worker.h"
@@ -41,14 +43,17 @@
  * dropped only when the master has fallen this far behind. */
 #define MASTER_LOG_SNDBUF	(512 * 1024)
 
-enum child_kind { CHILD_WORKER, CHILD_QMGR, CHILD_DIRD };
+/* CHILD_MWORKER: a mailbox worker (POP3, IMAP), only when one of their
+ * listeners is configured. */
+enum child_kind { CHILD_WORKER, CHILD_QMGR, CHILD_DIRD, CHILD_MWORKER };
 
-static const char *const master_kind_names[] = { "worker", "qmgr", "dird" };
+static const char *const master_kind_names[] = { "worker", "qmgr", "dird",
+	"mworker" };
 
 struct child {
 	pid_t		 pid;
 	enum child_kind	 kind;
-	unsigned	 index;		/* worker index: its socket set */
+	unsigned	 index;		/* (m)worker index: its socket set */
 	unsigned	 slot;		/* conntrack slot */
 	bool		 retiring;	/* an older generation, draining */
 	time_t		 started;
@@ -82,7 +87,9 @@ struct master {
 	struct buf		 ctl_buf;
 	struct child		*children;
 	size_t			 nchildren;
-	unsigned		*backoff;	/* per worker index; [nworkers] = qmgr */
+	/* per worker index; [nworkers] = qmgr, [nworkers + 1] = dird,
+	 * [nworkers + 2 + i] = mailbox worker i */
+	unsigned		*backoff;
 	bool			 stopping;
 	struct timespec		 stop_started;	/* CLOCK_MONOTONIC */
 	struct event_base	*base;
@@ -91,9 +98,64 @@ struct master {
 };
 
 static bool
+master_is_mailbox(enum cfg_service s)
+{
+	return s == SVC_POP3 || s == SVC_POP3S || s == SVC_IMAP || s == SVC_IMAPS;
+}
+
+static bool
 master_is_served(enum cfg_service s)
 {
-	return s == SVC_SMTP || s == SVC_SUBMISSION || s == SVC_SUBMISSIONS;
+	return s == SVC_SMTP || s == SVC_SUBMISSION || s == SVC_SUBMISSIONS ||
+	    master_is_mailbox(s);
+}
+
+/* Mailbox workers run only for a configuration that has their listeners. */
+static bool
+master_has_mailbox(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (master_is_mailbox(cfg->listen[i].service))
+			return true;
+	return false;
+}
+
+static bool
+master_is_session_kind(enum child_kind kind)
+{
+	return kind == CHILD_WORKER || kind == CHILD_MWORKER;
+}
+
+/*
+ * In a fresh child: the listening sockets of its kind and index, -1 for
+ * the others (SMTP to the workers, POP3/IMAP to the mailbox workers), and
+ * every other listening socket closed, so no process can accept on a
+ * service that is not its own.
+ */
+static int *
+master_child_listeners(struct master *m, enum child_kind kind, unsigned index)
+{
+	size_t n = m->cfg->nlisten;
+	int *fds = xcalloc(n ? n : 1, sizeof(int));
+
+	for (size_t i = 0; i < n; i++) {
+		bool mine = master_is_session_kind(kind) &&
+		    (kind == CHILD_MWORKER) ==
+		    master_is_mailbox(m->cfg->listen[i].service);
+
+		fds[i] = mine ? m->wfds[index][i] : -1;
+	}
+	for (size_t b = 0; b < m->nbound; b++)
+		for (unsigned w = 0; w < m->nworkers; w++) {
+			bool keep = false;
+
+			for (size_t i = 0; i < n; i++)
+				if (fds[i] == m->bound[b].fds[w])
+					keep = true;
+			if (!keep && m->bound[b].fds[w] != -1)
+				close(m->bound[b].fds[w]);
+		}
+	return fds;
 }
 
 static int
@@ -236,18 +298,23 @@ master_ctl_read(evutil_socket_t fd, short what, void *arg)
 
 		if (rc != 1)
 			return;	/* EAGAIN, closed (reaped soon) or malformed */
+		struct child *c = NULL;
+
 		if (msg.fd != -1)
 			close(msg.fd);	/* children pass us nothing */
-		if (msg.type == IPCM_FILTER_CONNECT) {
+		for (size_t k = 0; k < m->nchildren && c == NULL; k++)
+			if (m->children[k].ctl == fd)
+				c = &m->children[k];
+		if (c == NULL)
+			return;
+		/* Mailbox workers scan nothing: no filter sockets for them. */
+		if (msg.type == IPCM_FILTER_CONNECT && c->kind != CHILD_MWORKER) {
 			/* Checked against the current configuration. */
 			filter_conn_broker_serve(m->cfg, fd, &msg);
 			continue;
 		}
-		if (msg.type != IPCM_DIRD_CONNECT)
-			continue;
-		for (size_t k = 0; k < m->nchildren; k++)
-			if (m->children[k].ctl == fd)
-				master_broker(m, &m->children[k], msg.id);
+		if (msg.type == IPCM_DIRD_CONNECT)
+			master_broker(m, c, msg.id);
 	}
 }
 
@@ -269,7 +336,8 @@ static void
 master_child_sandbox(enum child_kind kind)
 {
 	enum sandbox_role role = kind == CHILD_QMGR ? SANDBOX_QMGR :
-	    kind == CHILD_DIRD ? SANDBOX_DIRD : SANDBOX_WORKER;
+	    kind == CHILD_DIRD ? SANDBOX_DIRD : kind == CHILD_MWORKER ?
+	    SANDBOX_MAILBOX : SANDBOX_WORKER;
 	struct log_ctx lc = { .service = master_kind_names[kind] };
 	char err[256];
 	bool ll;
@@ -332,6 +400,34 @@ master_log_flush(struct master *m)
 		logremote_flush(m->relay, (unsigned)left);
 }
 
+/*
+ * In a mailbox worker, still root: data_dir/mail, made 0700 and owned by
+ * run_as when missing (as the first delivery would make it).
+ */
+static void
+master_mail_dir(struct master *m)
+{
+	if (mkdir("mail", 0700) == 0) {
+		if (m->privs.drop && chown("mail", m->privs.uid, m->privs.gid) == -1)
+			fatal("chown mail: %s", strerror(errno));
+	} else if (errno != EEXIST) {
+		fatal("mkdir mail: %s", strerror(errno));
+	}
+}
+
+static void master_spawn(struct master *m, enum child_kind kind,
+    unsigned index);
+
+/* One mailbox worker per worker, when a POP3/IMAP listener exists. */
+static void
+master_spawn_mworkers(struct master *m)
+{
+	if (!master_has_mailbox(m->cfg))
+		return;
+	for (unsigned w = 0; w < m->nworkers; w++)
+		master_spawn(m, CHILD_MWORKER, w);
+}
+
 static void
 master_spawn(struct master *m, enum child_kind kind, unsigned index)
 {
@@ -341,9 +437,9 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	struct qmgr_pre *qpre = NULL;
 	struct event_base *wbase = NULL;
 	struct dns *wdns = NULL;
-	int ctl[2], lsp[2] = { -1, -1 };
+	int ctl[2], lsp[2] = { -1, -1 }, *lfds = NULL;
 
-	if (kind == CHILD_WORKER) {
+	if (master_is_session_kind(kind)) {
 		unsigned nslots = conntrack_slots(m->ct);
 
 		for (c.slot = 0; c.slot < nslots && m->slot_used[c.slot]; c.slot++)
@@ -398,6 +494,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		if (lsp[0] != -1)
 			close(lsp[0]);
 		log_remote_attach(lsp[1], master_kind_names[kind]);
+		lfds = master_child_listeners(m, kind, index);
 		/* A session process lives in data_dir/queue: the directory, the
 		 * TLS key and the mailboxes are not even in its file system. */
 		if (kind == CHILD_WORKER) {
@@ -410,6 +507,16 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			if (worker_prepare(m->cfg, &wbase, &wdns, err,
 			    sizeof(err)) == -1)
 				fatal("worker: %s", err);
+		} else if (kind == CHILD_MWORKER) {
+			/* A mailbox worker lives in data_dir/mail: the
+			 * mailboxes, nothing else. Its loop is made before the
+			 * chroot. */
+			master_mail_dir(m);
+			if (chdir("mail") == -1)
+				fatal("chdir mail: %s", strerror(errno));
+			wbase = event_base_new();
+			if (wbase == NULL)
+				fatal("mworker: event_base_new failed");
 		} else if (kind == CHILD_QMGR) {
 			char err[256];
 
@@ -428,10 +535,18 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		} else if (kind == CHILD_QMGR) {
 			close(m->notify[1]);
 			exit(qmgr_run(m->cfg, qpre, m->notify[0], ctl[1]));
+		} else if (kind == CHILD_MWORKER) {
+			struct mworker_args a = { .cfg = m->cfg, .tls = m->tls,
+			    .base = wbase, .ct = m->ct, .slot = c.slot,
+			    .listen_fds = lfds, .ctl_fd = ctl[1] };
+
+			close(m->notify[0]);
+			close(m->notify[1]);
+			exit(mworker_run(&a));
 		} else {
 			struct worker_args a = { .cfg = m->cfg, .tls = m->tls,
 			    .base = wbase, .dns = wdns,
-			    .ct = m->ct, .slot = c.slot, .listen_fds = m->wfds[index],
+			    .ct = m->ct, .slot = c.slot, .listen_fds = lfds,
 			    .qmgr_fd = m->notify[1], .ctl_fd = ctl[1] };
 
 			close(m->notify[0]);
@@ -444,7 +559,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		close(lsp[1]);
 		c.logsrc = logremote_source_new(m->relay, lsp[0], c.pid);
 	}
-	if (kind == CHILD_WORKER || kind == CHILD_QMGR) {
+	if (master_is_session_kind(kind) || kind == CHILD_QMGR) {
 		evutil_make_socket_nonblocking(c.ctl);
 		c.ctl_ev = event_new(m->base, c.ctl, EV_READ | EV_PERSIST,
 		    master_ctl_read, m);
@@ -452,7 +567,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 	} else if (kind == CHILD_DIRD) {
 		m->dird_ctl = c.ctl;
 	}
-	if (kind == CHILD_WORKER)
+	if (master_is_session_kind(kind))
 		m->slot_used[c.slot] = true;
 	m->children = xrealloc(m->children, (m->nchildren + 1) * sizeof(*m->children));
 	m->children[m->nchildren++] = c;
@@ -484,6 +599,7 @@ master_reaped(struct master *m, struct child *c, int status)
 {
 	char pidtxt[32], st[32];
 	unsigned *b = &m->backoff[c->kind == CHILD_WORKER ? c->index :
+	    c->kind == CHILD_MWORKER ? m->nworkers + 2 + c->index :
 	    m->nworkers + (c->kind == CHILD_DIRD)];
 	struct master_respawn *r;
 	struct timeval tv = { 0, 0 };
@@ -499,7 +615,7 @@ master_reaped(struct master *m, struct child *c, int status)
 	log_kv(&m->log, clean || c->retiring || m->stopping ? LOGL_INFO : LOGL_ERROR,
 	    "child_exit", "kind", master_kind_names[c->kind],
 	    "pid", pidtxt, "status", st, NULL);
-	if (c->kind == CHILD_WORKER) {
+	if (master_is_session_kind(c->kind)) {
 		conntrack_reset_slot(m->ct, c->slot);
 		m->slot_used[c->slot] = false;
 	}
@@ -637,6 +753,7 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	master_spawn(m, CHILD_DIRD, 0);
 	for (unsigned w = 0; w < m->nworkers; w++)
 		master_spawn(m, CHILD_WORKER, w);
+	master_spawn_mworkers(m);
 	master_spawn(m, CHILD_QMGR, 0);
 	log_kv(&m->log, LOGL_INFO, "reload", "result", "ok", NULL);
 }
@@ -730,10 +847,11 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 		fprintf(stderr, "postern: socketpair: %s\n", strerror(errno));
 		return 1;
 	}
-	/* Two generations may overlap during a reload, plus one spare. */
-	m.ct = conntrack_new(2 * m.nworkers + 1);
-	m.slot_used = xcalloc(2 * m.nworkers + 1, sizeof(bool));
-	m.backoff = xcalloc(m.nworkers + 2, sizeof(unsigned));
+	/* Workers and mailbox workers: two generations may overlap during a
+	 * reload, plus one spare each. limits.connections counts them all. */
+	m.ct = conntrack_new(4 * m.nworkers + 2);
+	m.slot_used = xcalloc(4 * m.nworkers + 2, sizeof(bool));
+	m.backoff = xcalloc(2 * m.nworkers + 2, sizeof(unsigned));
 	m.dird_ctl = -1;
 	buf_init(&m.ctl_buf, IPC_MSG_MAX);
 	signal(SIGPIPE, SIG_IGN);
@@ -749,6 +867,7 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	master_spawn(&m, CHILD_QMGR, 0);
 	for (unsigned w = 0; w < m.nworkers; w++)
 		master_spawn(&m, CHILD_WORKER, w);
+	master_spawn_mworkers(&m);
 	{
 		char nw[16];
 

@@ -39,6 +39,7 @@
 #define LL_MKDIR	LANDLOCK_ACCESS_FS_MAKE_DIR
 #define LL_RM		LANDLOCK_ACCESS_FS_REMOVE_FILE
 #define LL_REFER	LANDLOCK_ACCESS_FS_REFER
+#define LL_RMDIR	LANDLOCK_ACCESS_FS_REMOVE_DIR
 /* The rights a rule on a regular file may carry. */
 #define LL_FILE_RIGHTS	(LANDLOCK_ACCESS_FS_EXECUTE | LL_READ | LL_WRITE | \
 	LL_TRUNC | LANDLOCK_ACCESS_FS_IOCTL_DEV)
@@ -159,6 +160,26 @@ static const struct sandbox_policy sandbox_policies[] = {
 		.syscalls = { SYSCALLS_BASE, SYSCALLS_SOCKIO, SYSCALLS_FILES,
 		    SYSCALLS_SQLITE, NULL },
 		.threads = true,
+	},
+	[SANDBOX_MAILBOX] = {
+		.name = "mailbox",
+		.landlock_abi_min = 2,
+		/* The mailbox worker's cwd (and, as root, its root) is
+		 * data_dir/mail: read messages, make folders (mkdir) and
+		 * delete them (rmdir), tmp/ -> new/ -> cur/ renames, flag
+		 * renames in cur/, uidlist rewrites, COPY by link. */
+		.rules = { { ".", SPATH_DIR, LL_READ | LL_WRITE | LL_TRUNC |
+		    LL_LIST | LL_MKREG | LL_MKDIR | LL_RM | LL_RMDIR | LL_REFER } },
+		/* listen: evconnlistener_new() calls it on the inherited
+		 * sockets; accept4 the clients. inotify_*: folder watches
+		 * (msess_watch.c). link/linkat: COPY without copying. No
+		 * socket, connect or bind: it talks to dird over the socket
+		 * the master hands it. */
+		.syscalls = { SYSCALLS_BASE, SYSCALLS_SOCKIO, SYSCALLS_FILES,
+		    "accept", "accept4", "listen", "inotify_init1",
+		    "inotify_add_watch", "inotify_rm_watch", "link", "linkat",
+		    "mkdir", "mkdirat", "rmdir", "utimensat", NULL },
+		.threads = false,
 	},
 };
 

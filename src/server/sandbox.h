@@ -16,6 +16,7 @@ enum sandbox_role {
 	SANDBOX_QMGR,		/* delivery: queue/ and mail/ (no reads there) */
 	SANDBOX_DIRD,		/* the directory process: postern.db and its WAL,
 				 * names under mail/ (quota) */
+	SANDBOX_MAILBOX,	/* POP3/IMAP: their cwd, data_dir/mail, only */
 };
 
 /*
@@ -27,7 +28,7 @@ enum sandbox_role {
  * data_dir, or "/" after the chroot.
  *
  * On a kernel without Landlock (or whose ABI cannot express the role:
- * WORKER and QMGR need cross-directory rename, ABI 2), it logs nothing
+ * WORKER, QMGR and MAILBOX need cross-directory rename, ABI 2), it logs nothing
  * itself: *landlock_out is false, for the caller's log line. The seccomp
  * filter is always loaded; a call outside the list kills the process
  * (SIGSYS), or is only logged by the kernel with POSTERN_SECCOMP=log (to
@@ -48,7 +49,7 @@ int	sandbox_apply(enum sandbox_role role, bool *landlock_out, char *err,
 	    size_t errlen);
 /* false when POSTERN_SANDBOX=off. */
 bool	sandbox_enabled(void);
-/* "worker", "qmgr", "dird": for log lines. */
+/* "worker", "qmgr", "dird", "mailbox": for log lines. */
 const char *sandbox_role_name(enum sandbox_role role);
 
 #endif

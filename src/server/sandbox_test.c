@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -141,6 +143,8 @@ run_child_prep(enum sandbox_role role, void (*prep)(void), void (*body)(void))
 		    (role == SANDBOX_DIRD && sandbox_test_abi >= 1 && sandbox_enabled());
 
 		if (role == SANDBOX_WORKER && chdir("queue") != 0)
+			_exit(202);
+		if (role == SANDBOX_MAILBOX && chdir("mail") != 0)
 			_exit(202);
 		if (prep != NULL)
 			prep();
@@ -497,6 +501,103 @@ test_dird_socket_is_killed(void **state)
 	assert_child_sigsys(run_child(SANDBOX_DIRD, dird_socket_body));
 }
 
+/* ---- mailbox worker ---- */
+
+static void
+mailbox_prep(void)
+{
+	/* A user's Maildir as the qmgr leaves it, one message in new/. */
+	CHILD_CHECK(mkdir("example.org", 0700) == 0);
+	CHILD_CHECK(mkdir("example.org/alice", 0700) == 0);
+	CHILD_CHECK(mkdir("example.org/alice/tmp", 0700) == 0);
+	CHILD_CHECK(mkdir("example.org/alice/new", 0700) == 0);
+	CHILD_CHECK(mkdir("example.org/alice/cur", 0700) == 0);
+	write_file("example.org/alice/new/m1", "mail\n");
+}
+
+static void
+mailbox_body(void)
+{
+	char buf[8];
+	int fd, in;
+	struct timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+
+	/* Maildir work beneath its root, data_dir/mail (the cwd). */
+	CHILD_CHECK(try_opendir("example.org/alice/new") == 0);
+	CHILD_CHECK(rename("example.org/alice/new/m1",
+	    "example.org/alice/cur/m1:2,") == 0);
+	CHILD_CHECK(rename("example.org/alice/cur/m1:2,",
+	    "example.org/alice/cur/m1:2,S") == 0);
+	fd = open("example.org/alice/cur/m1:2,S", O_RDONLY | O_CLOEXEC);
+	CHILD_CHECK(fd != -1 && pread(fd, buf, 4, 0) == 4);
+	CHILD_CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	close(fd);
+	/* uidlist: flock, append, rewrite by rename. */
+	fd = open("example.org/alice/postern-uidlist",
+	    O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CHILD_CHECK(fd != -1 && flock(fd, LOCK_EX) == 0);
+	CHILD_CHECK(write(fd, "V1 N2\n", 6) == 6 && fdatasync(fd) == 0);
+	CHILD_CHECK(ftruncate(fd, 6) == 0 && fsync(fd) == 0);
+	close(fd);
+	CHILD_CHECK(rename("example.org/alice/postern-uidlist",
+	    "example.org/alice/tmp/u") == 0);
+	/* Folders: make, COPY by link, delete. */
+	CHILD_CHECK(mkdir("example.org/alice/.Sent", 0700) == 0);
+	CHILD_CHECK(mkdir("example.org/alice/.Sent/cur", 0700) == 0);
+	CHILD_CHECK(link("example.org/alice/cur/m1:2,S",
+	    "example.org/alice/.Sent/cur/m1:2,S") == 0);
+	CHILD_CHECK(utimensat(AT_FDCWD, "example.org/alice/.Sent/cur", ts, 0) == 0);
+	CHILD_CHECK(unlink("example.org/alice/.Sent/cur/m1:2,S") == 0);
+	CHILD_CHECK(rmdir("example.org/alice/.Sent/cur") == 0);
+	CHILD_CHECK(rmdir("example.org/alice/.Sent") == 0);
+	/* Folder watches. */
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	CHILD_CHECK(in != -1);
+	fd = inotify_add_watch(in, "example.org/alice/new", IN_CREATE);
+	CHILD_CHECK(fd != -1 && inotify_rm_watch(in, fd) == 0);
+	close(in);
+	/* Nothing outside mail/. */
+	CHILD_DENIED(try_open("../postern.db", O_RDONLY));
+	CHILD_DENIED(try_open("../tls/key.pem", O_RDONLY));
+	CHILD_DENIED(try_open("../queue/Q1", O_RDONLY));
+	CHILD_DENIED(try_opendir(".."));
+	CHILD_DENIED(try_open("../x", O_WRONLY | O_CREAT));
+	CHILD_DENIED(rename("example.org/alice/cur/m1:2,S", "../queue/m1"));
+}
+
+static void
+test_mailbox_files(void **state)
+{
+	(void)state;
+	assert_child_ok(run_child_prep(SANDBOX_MAILBOX, mailbox_prep,
+	    mailbox_body));
+	assert_int_equal(access("mail/example.org/alice/cur/m1:2,S", F_OK), 0);
+	assert_int_equal(access("mail/example.org/alice/.Sent", F_OK), -1);
+	assert_int_equal(access("queue/m1", F_OK), -1);
+}
+
+static void
+mailbox_socket_body(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);	/* no outbound at all */
+
+	_exit(fd != -1 ? 3 : 4);
+}
+
+static void
+test_mailbox_socket_is_killed(void **state)
+{
+	(void)state;
+	assert_child_sigsys(run_child(SANDBOX_MAILBOX, mailbox_socket_body));
+}
+
+static void
+test_mailbox_fork_is_killed(void **state)
+{
+	(void)state;
+	assert_child_sigsys(run_child(SANDBOX_MAILBOX, worker_fork_body));
+}
+
 /* ---- switched off ---- */
 
 static void
@@ -528,6 +629,7 @@ test_role_names(void **state)
 	assert_string_equal(sandbox_role_name(SANDBOX_WORKER), "worker");
 	assert_string_equal(sandbox_role_name(SANDBOX_QMGR), "qmgr");
 	assert_string_equal(sandbox_role_name(SANDBOX_DIRD), "dird");
+	assert_string_equal(sandbox_role_name(SANDBOX_MAILBOX), "mailbox");
 	assert_string_equal(sandbox_role_name((enum sandbox_role)99), "unknown");
 }
 
@@ -548,6 +650,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dird_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dird_socket_is_killed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_socket_is_killed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_fork_is_killed,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_disables, setup, teardown),
 		cmocka_unit_test(test_role_names),
 	};

@@ -3,8 +3,10 @@ per-test data_dir, config, Maildirs and self-signed certificate, and gives
 tests helpers to drive it with real clients. Every server is started under
 `timeout`, so it stops by itself even if the test run is killed."""
 
+import imaplib
 import re
 import os
+import poplib
 import pwd
 import signal
 import smtplib
@@ -45,11 +47,28 @@ def servfail_dns():
     return _SERVFAIL_DNS
 
 
+MAILBOX_SERVICES = ("pop3", "pop3s", "imap", "imaps")
+
+
 class Postern:
+    """One server under test, on loopback.
+
+    Ports (reserved for the test, peers.py "ports"): smtp_port,
+    submission_port, submissions_port always. With mailbox=True (make_postern
+    (mailbox=True)) also pop3_port, pop3s_port, imap_port and imaps_port:
+    listeners "pop3", "pop3s" (implicit TLS), "imap" and "imaps" (implicit
+    TLS) on 127.0.0.1, served by the mailbox workers; without it those
+    attributes are None and no mailbox worker runs. Clients: pop3() and
+    imap() (poplib/imaplib, TLS on the implicit-TLS ports with
+    client_tls_context(), no verification), mailbox_raw(port) (a plain
+    socket, or TLS-wrapped with tls=True) for malformed dialogues."""
+
     def __init__(self, tmp: Path, extra: str = "", listen_extra: str = "",
                  hostname: str = "mx.example.org", smtp_address: str = None,
-                 log_extra: str = ""):
+                 log_extra: str = "", mailbox: bool = False):
         self.tmp = tmp
+        self.mailbox = mailbox
+        self.pop3_port = self.pop3s_port = self.imap_port = self.imaps_port = None
         self.hostname = hostname
         self.data_dir = tmp / "var"
         self.conf = tmp / "postern.conf"
@@ -57,9 +76,7 @@ class Postern:
         # Reserved until release() (make_postern: after the test), so that
         # no other test, xdist worker or test run takes them in between,
         # even while this server is stopped (peers.py, "ports").
-        self._ports = reserve_ports(3)
-        self.smtp_port, self.submission_port, self.submissions_port = \
-            (r.port for r in self._ports)
+        self._reserve()
         # The smtp listener may live on another loopback address (a peer
         # for outbound delivery: "127.0.0.5:2525"); its port is the test's.
         self.smtp_host = "127.0.0.1"
@@ -76,6 +93,21 @@ class Postern:
         self.started = False
         self.write_config()
 
+    def _reserve(self):
+        self._ports = reserve_ports(7 if self.mailbox else 3)
+        ports = [r.port for r in self._ports]
+        self.smtp_port, self.submission_port, self.submissions_port = ports[:3]
+        if self.mailbox:
+            (self.pop3_port, self.pop3s_port, self.imap_port,
+             self.imaps_port) = ports[3:7]
+
+    def mailbox_ports(self):
+        """{"pop3": port, ...} of the mailbox listeners ({} without)."""
+        if not self.mailbox:
+            return {}
+        return dict(zip(MAILBOX_SERVICES, (self.pop3_port, self.pop3s_port,
+                                           self.imap_port, self.imaps_port)))
+
     def release(self):
         """Gives the reserved ports back (the server is stopped)."""
         for r in self._ports:
@@ -84,7 +116,8 @@ class Postern:
 
     def listen_addresses(self):
         return [(self.smtp_host, self.smtp_port), ("127.0.0.1", self.submission_port),
-                ("127.0.0.1", self.submissions_port)]
+                ("127.0.0.1", self.submissions_port)] + \
+            [("127.0.0.1", p) for p in self.mailbox_ports().values()]
 
     def _wait_ports_free(self, timeout):
         """The addresses this server listens on that stay taken (by another
@@ -111,6 +144,9 @@ class Postern:
         # at once (451 4.4.3) and no attempt outlives the test.
         dns = "" if re.search(r"^\s*dns\s*=", extra, re.M) else \
             f'dns = {{ servers = ["{servfail_dns().address}"]; }};'
+        mailbox = "".join(
+            f',\n  {{ service = "{svc}"; address = "127.0.0.1:{port}"; }}'
+            for svc, port in self.mailbox_ports().items())
         return f"""
 hostname = "{self.hostname}";
 data_dir = "{self.data_dir}";
@@ -118,7 +154,7 @@ run_as = "{RUN_AS}";
 listen = (
   {{ service = "smtp"; address = "{self.smtp_host}:{self.smtp_port}"; {listen_extra} }},
   {{ service = "submission"; address = "127.0.0.1:{self.submission_port}"; }},
-  {{ service = "submissions"; address = "127.0.0.1:{self.submissions_port}"; }}
+  {{ service = "submissions"; address = "127.0.0.1:{self.submissions_port}"; }}{mailbox}
 );
 log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
 {checks}
@@ -151,9 +187,7 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
         busy = self._wait_ports_free(0 if repick and not self.started else 5)
         if busy and repick and not self.started:
             self.release()
-            self._ports = reserve_ports(3)
-            self.smtp_port, self.submission_port, self.submissions_port = \
-                (r.port for r in self._ports)
+            self._reserve()
             if self.smtp_address:
                 self.smtp_port = int(self.smtp_address.rsplit(":", 1)[1])
                 self._ports.pop(0).release()
@@ -185,10 +219,27 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
                         s.settimeout(10)
                         while s.recv(4096):
                             pass
+                        self._wait_mailbox(deadline)
                         return self
             except OSError:
                 time.sleep(0.05)
         raise AssertionError("postern did not start")
+
+    def _wait_mailbox(self, deadline):
+        """With mailbox listeners: until the pop3 one greets (the mailbox
+        workers start beside the SMTP ones)."""
+        if not self.mailbox:
+            return
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.pop3_port), timeout=1) as s:
+                    s.settimeout(3)
+                    if s.recv(100):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("mailbox listeners did not start")
 
     def signal(self, sig):
         os.killpg(self.proc.pid, sig)
@@ -274,6 +325,27 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
         return RawClient(port or self.smtp_port, source, banner,
                          self.smtp_host if port is None else "127.0.0.1")
 
+    def pop3(self, tls=False, timeout=10):
+        """poplib client: POP3_SSL on pop3s_port with tls=True, else plain
+        POP3 on pop3_port (call .stls(context=client_tls()) for STLS)."""
+        if tls:
+            return poplib.POP3_SSL("127.0.0.1", self.pop3s_port, timeout=timeout,
+                                   context=client_tls())
+        return poplib.POP3("127.0.0.1", self.pop3_port, timeout=timeout)
+
+    def imap(self, tls=False, timeout=10):
+        """imaplib client: IMAP4_SSL on imaps_port with tls=True, else plain
+        IMAP4 on imap_port (call .starttls(ssl_context=client_tls()))."""
+        if tls:
+            return imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, timeout=timeout,
+                                     ssl_context=client_tls())
+        return imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=timeout)
+
+    def mailbox_raw(self, port, tls=False, source="127.0.0.1", greeting=True):
+        """Exact bytes to a mailbox listener: a LineClient (the greeting
+        line read first unless greeting=False)."""
+        return LineClient(port, tls=tls, source=source, greeting=greeting)
+
 
 class RawClient:
     """Exact bytes on a plain socket, for malformed dialogues."""
@@ -325,6 +397,54 @@ class RawClient:
         self.s.close()
 
 
+class LineClient:
+    """Exact bytes on a socket (TLS-wrapped, unverified, with tls=True),
+    read back a CRLF line at a time: for POP3 and IMAP dialogues."""
+
+    def __init__(self, port, tls=False, source="127.0.0.1", greeting=True,
+                 host="127.0.0.1"):
+        s = socket.create_connection((host, port), timeout=10,
+                                     source_address=(source, 0))
+        self.s = client_tls().wrap_socket(s) if tls else s
+        self.buf = b""
+        self.greeting = self.line() if greeting else None
+
+    def send(self, data: bytes):
+        self.s.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed; pending " + repr(self.buf))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def cmd(self, text: str):
+        """Sends one line, returns the first line of the answer."""
+        self.send(text.encode() + b"\r\n")
+        return self.line()
+
+    def closed(self, timeout=5):
+        """True when the server has closed the connection (what it sent
+        meanwhile is kept in buf)."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                data = self.s.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+
 @pytest.fixture
 def free_port(request):
     """free_port() -> a port reserved (peers.reserve_port) until the test
@@ -343,6 +463,8 @@ def make_postern(tmp_path):
     servers = []
 
     def factory(extra="", listen_extra="", start=True, users=True, **kw):
+        # mailbox=True: pop3/pop3s/imap/imaps listeners too (Postern's
+        # docstring: p.pop3_port, p.pop3s_port, p.imap_port, p.imaps_port).
         d = tmp_path / f"s{len(servers)}"
         d.mkdir()
         os.chmod(tmp_path, 0o755)
