@@ -28,7 +28,7 @@ def make_pop3(make_postern):
     """make_pop3(extra=...) -> a started Postern with pop3 and pop3s
     listeners (p.pop3_port, p.pop3s_port)."""
     def factory(extra="", **kw):
-        return make_postern(extra=extra, **kw)
+        return make_postern(extra=extra, mailbox=True, **kw)
     return factory
 
 
