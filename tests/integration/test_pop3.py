@@ -405,7 +405,7 @@ def test_dropped_connection_deletes_nothing(pop3srv):
     c = stls_client(pop3srv)
     c.dele(1)
     c.dele(2)
-    c.sock.close()          # no QUIT
+    c.close()               # no QUIT: the connection just ends
     # The lock goes with the session; then everything is still there.
     deadline = time.time() + 10
     while True:
@@ -609,7 +609,7 @@ def run_fetchmail(p, tmp, port, ssl_opts):
     rc = tmp / "fetchmailrc"
     rc.write_text(
         f'poll 127.0.0.1 service {port} protocol POP3 '
-        f'user "{BOB}" password "{PASSWORD}" {ssl_opts} sslcertck no '
+        f'user "{BOB}" password "{PASSWORD}" {ssl_opts} no sslcertck '
         f'mda "/bin/sh -c \'cat >> {out}\'"\n')
     os.chmod(rc, 0o600)
     env = dict(os.environ, HOME=str(tmp))
@@ -626,9 +626,13 @@ def test_fetchmail_downloads_and_deletes(pop3srv, tmp_path, kind):
     if kind == "pop3s":
         port, opts = pop3srv.pop3s_port, "ssl"
     else:
-        port, opts = pop3srv.pop3_port, "sslproto tls1.2+"
+        port, opts = pop3srv.pop3_port, "sslproto 'tls1.2+'"
     r, out = run_fetchmail(pop3srv, tmp_path, port, opts)
     assert r.returncode == 0, r.stdout + r.stderr
+    log = r.stdout + r.stderr
+    if kind == "stls":
+        assert "STLS" in log, log
+    assert "3 messages" in log and "PASS" in log, log
     got = out.read_text()
     for i in range(3):
         assert f"Subject: fetch {i}" in got and f"Fetch body {i}." in got
