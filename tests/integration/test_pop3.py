@@ -8,6 +8,7 @@ import base64
 import os
 import poplib
 import re
+import signal
 import smtplib
 import socket
 import subprocess
@@ -568,6 +569,19 @@ def test_client_that_does_not_read_is_paced(pop3srv):
         lines = r.multi()
         assert lines[-1] == "y" * 998 and len(lines) > 1024
     assert r.line().startswith("+OK")
+
+
+def test_shutdown_says_goodbye_and_deletes_nothing(pop3srv):
+    deliver(pop3srv)
+    r = RawPop3(pop3srv.pop3s_port, tls=True)
+    assert r.cmd("USER bob@example.org").startswith("+OK")
+    assert r.cmd("PASS " + PASSWORD).startswith("+OK maildrop has 1 ")
+    assert r.cmd("DELE 1").startswith("+OK")
+    pop3srv.signal(signal.SIGTERM)
+    assert r.line() == "-ERR [SYS/TEMP] server shutting down"
+    assert r.closed()
+    pop3srv.proc.wait(timeout=20)
+    assert len(pop3srv.messages(BOB)) == 1
 
 
 def test_idle_timeout_constant_is_rfc_value():
