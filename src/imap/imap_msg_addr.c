@@ -186,7 +186,8 @@ imap_addr_emit(struct imap_addr_ctx *c, struct span name, struct span adl,
 	(void)buf_append(out, " ", 1);
 	if (mbox.len == 0 && !group)
 		mbox = SPAN_LIT("MISSING_MAILBOX");
-	imap_msg_nstr(out, mbox.ptr, mbox.len, true);
+	/* A group's start has a name, "" if need be: NIL would end it. */
+	imap_msg_nstr(out, mbox.ptr, mbox.len, !group);
 	(void)buf_append(out, " ", 1);
 	if (host.len == 0 && !group)
 		host = SPAN_LIT("MISSING_DOMAIN");

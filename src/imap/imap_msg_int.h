@@ -14,8 +14,9 @@
 #include "core/buf.h"
 #include "imap/imap_msg.h"
 
-#define IMAP_MSG_SIZE_MAX	((size_t)1 << 31)	/* mapped message: ours */
-#define IMAP_MSG_QUOTED_MAX	1024	/* longer strings go as literals: ours */
+/* A mapped message: ours. */
+#define IMAP_MSG_SIZE_MAX	((size_t)1 << 31)
+#define IMAP_MSG_QUOTED_MAX	1024	/* longer: a literal (ours) */
 
 enum imap_ent_kind {
 	IMAP_ENT_LEAF,		/* content as it is */
@@ -30,20 +31,20 @@ enum imap_ent_kind {
  * imap_msg.ents: [child, child + nchild).
  */
 struct imap_ent {
-	size_t		 hdr_off, hdr_len;	/* its empty line included */
+	size_t		 hdr_off, hdr_len;	/* empty line included */
 	size_t		 body_off, body_len;
-	size_t		 ct_off, ct_len;	/* raw Content-Type value used */
-	uint64_t	 body_vsize;		/* body in CRLF bytes */
-	uint64_t	 lines;			/* body lines (the last may lack LF) */
+	size_t		 ct_off, ct_len;	/* raw Content-Type value */
+	uint64_t	 body_vsize;	/* body in CRLF bytes */
+	uint64_t	 lines;		/* body lines (the last may lack LF) */
 	uint32_t	 child, nchild;
-	uint8_t		 depth;			/* 0 = the message */
-	uint8_t		 kind;			/* enum imap_ent_kind */
-	bool		 has_ct;		/* a valid Content-Type (else default) */
-	bool		 text;			/* text/... */
-	bool		 opaque;		/* limits passed: application/octet-stream */
-	bool		 digest;		/* in multipart/digest: default message/rfc822 */
-	bool		 is_digest;		/* multipart/digest itself */
-	bool		 is_msg;		/* a message: the top or an attached one */
+	uint8_t		 depth;		/* 0 = the message */
+	uint8_t		 kind;		/* enum imap_ent_kind */
+	bool		 has_ct;	/* a valid Content-Type, else default */
+	bool		 text;		/* text/... */
+	bool		 opaque;	/* limits: application/octet-stream */
+	bool		 digest;	/* in a digest: message/rfc822 default */
+	bool		 is_digest;	/* multipart/digest itself */
+	bool		 is_msg;	/* a message: the top or an attached one */
 };
 
 struct imap_msg {

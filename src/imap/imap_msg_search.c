@@ -16,7 +16,7 @@
 #include "mime/mime_parse.h"
 
 #define IMAP_SEARCH_VALUE_MAX	(64 * 1024)	/* one field, unfolded: ours */
-#define IMAP_SEARCH_CHUNK	8192	/* bytes lower-cased at a time */
+#define IMAP_SEARCH_CHUNK	8192	/* bytes searched at a time, at least */
 
 /* ---- dates -------------------------------------------------------------- */
 
@@ -80,11 +80,12 @@ imap_date_zone(struct imap_date_lex *x)
 	    { "CDT", -5 }, { "MST", -7 }, { "MDT", -6 }, { "PST", -8 },
 	    { "PDT", -7 } };
 	struct span w;
-	int v, sign;
+	int v;
 
 	imap_date_skip(x, "");
 	if (x->i < x->n && (x->p[x->i] == '+' || x->p[x->i] == '-')) {
-		sign = x->p[x->i++] == '-' ? -1 : 1;
+		int sign = x->p[x->i++] == '-' ? -1 : 1;
+
 		if (imap_date_num(x, 4, &v) != 4 || v % 100 > 59)
 			return 0;
 		return sign * ((v / 100) * 3600 + (v % 100) * 60);
@@ -211,7 +212,9 @@ struct imap_find {
 static char
 imap_find_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
 }
 
 static void
@@ -225,7 +228,7 @@ imap_find_init(struct imap_find *f, const char *needle)
 
 		(void)buf_append(&f->needle, &c, 1);
 	}
-	buf_init(&f->win, n + IMAP_SEARCH_CHUNK);
+	buf_init(&f->win, 2 * n + IMAP_SEARCH_CHUNK);
 	f->found = n == 0;
 }
 
@@ -240,14 +243,18 @@ static void
 imap_find_feed(struct imap_find *f, const char *p, size_t n)
 {
 	size_t keep = f->needle.len - 1;
+	/* Pieces at least as long as the needle: the carried bytes never
+	 * cost more than the new ones. */
+	size_t piece = f->needle.len > IMAP_SEARCH_CHUNK ? f->needle.len :
+	    IMAP_SEARCH_CHUNK;
 
 	while (n > 0 && !f->found) {
-		size_t k = n < IMAP_SEARCH_CHUNK ? n : IMAP_SEARCH_CHUNK;
-		char low[IMAP_SEARCH_CHUNK];
+		size_t k = n > piece ? piece : n, start = f->win.len;
 
-		for (size_t i = 0; i < k; i++)
-			low[i] = imap_find_lower(p[i]);
-		(void)buf_append(&f->win, low, k);
+		if (buf_append(&f->win, p, k) == -1)
+			return;		/* cannot be: win holds keep + piece */
+		for (size_t i = start; i < f->win.len; i++)
+			f->win.data[i] = imap_find_lower(f->win.data[i]);
 		f->found = memmem(f->win.data, f->win.len, f->needle.data,
 		    f->needle.len) != NULL;
 		if (f->win.len > keep)

@@ -417,6 +417,59 @@ test_odd_structures(void **state)
 	check_section("Subject: x", "BODY[TEXT]", "");
 }
 
+/* HEADER.FIELDS keeps a field's lines as written, CR LF or LF. */
+static void
+test_fields(void **state)
+{
+	static const char msg[] =
+	    "Subject: one\r\n two\r\n"
+	    "X-A: 1\n"
+	    "junk line\n"
+	    "x-a : 2\n"
+	    "To: t\n"
+	    "\n"
+	    "body\n";
+
+	(void)state;
+	check_section(msg, "BODY[HEADER.FIELDS (SUBJECT X-A)]",
+	    "Subject: one\r\n two\r\nX-A: 1\r\nx-a : 2\r\n\r\n");
+	check_section(msg, "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT X-A)]",
+	    "To: t\r\n\r\n");
+	check_section(msg, "BODY[HEADER.FIELDS (TO)]<4.100>", "t\r\n\r\n");
+	check_section(msg, "BODY[1.MIME]", "Subject: one\r\n two\r\n"
+	    "X-A: 1\r\njunk line\r\nx-a : 2\r\nTo: t\r\n\r\n");
+	/* The last field without its LF (no body). */
+	check_section("A: 1\nB: 2", "BODY[HEADER.FIELDS (B)]", "B: 2\r\n\r\n");
+}
+
+/* At most 1000 addresses per field. */
+static void
+test_address_limit(void **state)
+{
+	struct buf msg, out;
+	struct imap_msg *m;
+	const char *p;
+	size_t n = 0;
+
+	(void)state;
+	buf_init(&msg, 1 << 20);
+	buf_init(&out, 1 << 20);
+	buf_append_str(&msg, "To: ");
+	for (int i = 0; i < 1001; i++)
+		buf_printf(&msg, "%sa%d@b", i > 0 ? ", " : "", i);
+	buf_append_str(&msg, "\n\n");
+	m = imap_msg_open_mem(msg.data, msg.len);
+	assert_int_equal(imap_msg_envelope(m, &out), 0);
+	for (p = out.data; (p = strstr(p, "\"b\")")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 1000);
+	assert_non_null(strstr(out.data, "\"a999\""));
+	assert_null(strstr(out.data, "\"a1000\""));
+	imap_msg_close(&m);
+	buf_free(&msg);
+	buf_free(&out);
+}
+
 /* Strings: literals for 8-bit, CR, LF and long values; NUL as 0x80. */
 static void
 test_strings(void **state)
@@ -457,6 +510,9 @@ test_addresses(void **state)
 	/* Empty or junk-only fields: NIL, and From stands in for Sender. */
 	check_fetch("From: ,,\nSender:\nTo: ;\n\n", 0,
 	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	/* A group with no name still starts a group. */
+	check_fetch("To: : a@b;\n\n", 0, "(NIL NIL NIL NIL NIL ((NIL NIL \"\" "
+	    "NIL)(NIL NIL \"a\" \"b\")(NIL NIL NIL NIL)) NIL NIL NIL NIL)");
 	/* Unterminated group, quote, comment and angle. */
 	check_fetch("To: g: a@b\nCc: \"x <y@z\nBcc: (x <y@z\nFrom: <a@b\n\n",
 	    0, "(NIL NIL ((NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")) "
@@ -748,6 +804,8 @@ main(void)
 		cmocka_unit_test(test_partial_split),
 		cmocka_unit_test(test_noclose),
 		cmocka_unit_test(test_odd_structures),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_address_limit),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_labels),

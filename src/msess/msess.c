@@ -10,6 +10,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,12 @@ msess_linger_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (msess_unsent(c) == 0 && c->tls && c->opened && !c->tls_closed) {
+		/* RFC 8446 6.1: close_notify once the last reply is out
+		 * (after STARTTLS it joins the socket layer's output). */
+		c->tls_closed = true;
+		(void)SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
+	}
 	if (msess_unsent(c) == 0 || ++c->linger_ticks > MSESS_LINGER_TICKS) {
 		msess_free(c);
 		return;
@@ -525,7 +532,6 @@ msess_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct msess *c = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		/* Implicit TLS is up: greet. (After STARTTLS: nothing to do.) */
 		if (!c->opened && !c->closing)
@@ -533,6 +539,14 @@ msess_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		unsigned long e = c->tls ? bufferevent_get_openssl_error(bev) : 0;
+
+		if (e != 0 && !c->closing) {
+			const char *why = ERR_reason_error_string(e);
+
+			log_kv(&c->log, LOGL_INFO, "tls_error", "ip", c->ip,
+			    "detail", why != NULL ? why : "unknown", NULL);
+		}
 		if (!c->closing) {
 			c->close_reason = what & BEV_EVENT_EOF ? "eof" :
 			    c->tls && !c->opened ? "tls" : "error";

@@ -33,6 +33,7 @@ struct msess {
 	bool			 admitted;	/* counted by srv->admit */
 	bool			 opened;	/* proto->open() ran */
 	bool			 tls;
+	bool			 tls_closed;	/* close_notify sent */
 	bool			 paused;
 	bool			 want_drained;
 	bool			 login_pending;

@@ -33,6 +33,7 @@ struct msess_watch {
 	void			(*cb)(void *arg);
 	void			*arg;
 	struct event		*ev;		/* runs cb on the next loop turn */
+	char			*dir;		/* to retry inotify while polled */
 	struct msess_watch	*next;		/* srv->watches */
 };
 
@@ -64,16 +65,29 @@ msess_watch_notify(struct msrv *srv, int wd)
 			msess_watch_schedule(w);
 }
 
+/* The polled watches: each cb runs; inotify is tried again for each (the
+ * directory may exist now, or watches may have been freed), and the
+ * timer stops when none is left. */
 static void
 msess_watch_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct msrv *srv = arg;
+	bool polled = false;
 
 	(void)fd;
 	(void)what;
-	for (struct msess_watch *w = srv->watches; w != NULL; w = w->next)
+	for (struct msess_watch *w = srv->watches; w != NULL; w = w->next) {
+		if (w->wd >= 0)
+			continue;
+		msess_watch_schedule(w);
+		if (srv->inotify_fd != -1)
+			w->wd = inotify_add_watch(srv->inotify_fd, w->dir,
+			    MSESS_WATCH_MASK | IN_ONLYDIR);
 		if (w->wd < 0)
-			msess_watch_schedule(w);
+			polled = true;
+	}
+	if (!polled)
+		event_del(srv->poll_ev);
 }
 
 static void
@@ -181,6 +195,7 @@ msess_watch_add(struct msess *c, const char *dir, void (*cb)(void *arg),
 	w->arg = arg;
 	w->wd = -1;
 	w->ev = evtimer_new(srv->base, msess_watch_fire, w);
+	w->dir = xstrdup(dir);
 	if (srv->inotify_fd != -1) {
 		w->wd = inotify_add_watch(srv->inotify_fd, dir, MSESS_WATCH_MASK |
 		    IN_ONLYDIR);
@@ -222,6 +237,7 @@ msess_watch_del(struct msess_watch **wp)
 		event_del(w->srv->poll_ev);
 	w->c->nwatches--;
 	event_free(w->ev);
+	free(w->dir);
 	free(w);
 }
 

@@ -291,15 +291,15 @@ master_ctl_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct master *m = arg;
 	struct ipc_msg msg;
+	struct child *c;
 
 	(void)what;
 	for (int i = 0; i < 16; i++) {
 		int rc = ipc_recv(fd, &m->ctl_buf, &msg);
 
+		c = NULL;
 		if (rc != 1)
 			return;	/* EAGAIN, closed (reaped soon) or malformed */
-		struct child *c = NULL;
-
 		if (msg.fd != -1)
 			close(msg.fd);	/* children pass us nothing */
 		for (size_t k = 0; k < m->nchildren && c == NULL; k++)

@@ -30,8 +30,8 @@ maildir_put_part(struct buf *b, const char *p, size_t n)
 	}
 }
 
-char *
-maildir_path(const char *key)
+static char *
+maildir_key_path(const char *prefix, const char *key)
 {
 	const char *at = strrchr(key, '@');
 	struct buf b;
@@ -40,13 +40,25 @@ maildir_path(const char *key)
 	if (at == NULL || at == key || at[1] == '\0')
 		return NULL;
 	buf_init(&b, 4096);
-	buf_append_str(&b, "mail/");
+	buf_append_str(&b, prefix);
 	maildir_put_part(&b, at + 1, strlen(at + 1));
 	buf_append_str(&b, "/");
 	maildir_put_part(&b, key, (size_t)(at - key));
 	out = b.overflowed ? NULL : xstrdup(b.data);
 	buf_free(&b);
 	return out;
+}
+
+char *
+maildir_path(const char *key)
+{
+	return maildir_key_path("mail/", key);
+}
+
+char *
+maildir_user_dir(const char *key)
+{
+	return maildir_key_path("", key);
 }
 
 static int

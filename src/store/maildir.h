@@ -16,6 +16,9 @@
  * bytes that could escape the tree ('/', a leading '.', controls, '%') are
  * written as %XX. New string, or NULL for a key without '@'. */
 char	*maildir_path(const char *mailbox_key);
+/* The same without "mail/": "example.org/alice", relative to data_dir/mail
+ * (where the mailbox workers are chrooted; store/mbox.c). */
+char	*maildir_user_dir(const char *mailbox_key);
 /* Creates path with tmp/ new/ cur/, mode 0700. 0 or -1 (errno). */
 int	maildir_ensure(const char *path);
 /*

@@ -175,7 +175,10 @@ const char *mbox_dir_cur(const struct mbox *m);
  * With report_expunges, messages gone are removed from the view and listed
  * in ch->expunged; without (during FETCH, STORE, SEARCH: RFC 3501 7.4.1)
  * they stay, marked gone. New messages are appended to the view either
- * way. 0, or -1 on I/O error (the view is unchanged).
+ * way. 0, or -1 on I/O error (the view is unchanged); errno ESTALE when
+ * the uid list was lost and the folder has a new UIDVALIDITY (the session
+ * must end: RFC 3501 2.3.1.1). ch may be NULL; else what is found is
+ * added to it (start from a zeroed or cleared one).
  */
 int	mbox_sync(struct mbox *m, bool report_expunges, struct mbox_changes *ch);
 void	mbox_changes_clear(struct mbox_changes *ch);
@@ -196,8 +199,8 @@ int	mbox_msg_open(struct mbox *m, uint32_t idx);
  */
 int	mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch);
 /* POP3 UPDATE: removes the messages idx with del[idx] true, flags
- * ignored. Returns how many could not be removed (gone ones count as
- * removed). */
+ * ignored (in the view they keep their places, marked gone). Returns how
+ * many could not be removed (gone ones count as removed). */
 size_t	mbox_delete(struct mbox *m, const bool *del);
 
 /*

@@ -235,6 +235,12 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
                 with socket.create_connection(("127.0.0.1", self.pop3_port), timeout=1) as s:
                     s.settimeout(3)
                     if s.recv(100):
+                        # As for SMTP above: return once the server has
+                        # ended (and uncounted) this session.
+                        s.sendall(b"QUIT\r\n")
+                        s.settimeout(10)
+                        while s.recv(4096):
+                            pass
                         return
             except OSError:
                 pass
