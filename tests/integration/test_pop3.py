@@ -459,6 +459,31 @@ def test_new_mail_during_session_is_not_seen_until_next(pop3srv):
     c.quit()
 
 
+def test_message_removed_by_someone_else(pop3srv):
+    """A message that goes during the session (an IMAP EXPUNGE, a tool):
+    RETR says so, the session goes on, QUIT still works."""
+    deliver(pop3srv, subject="one")
+    deliver(pop3srv, subject="two")
+    c = stls_client(pop3srv)
+    assert c.stat()[0] == 2
+    files = sorted(pop3srv.maildir(BOB, "cur").iterdir())
+    assert len(files) == 2
+    victim = [f for f in files if b"Subject: one" in f.read_bytes()][0]
+    victim.unlink()
+    errs = 0
+    for i in (1, 2):
+        try:
+            c.retr(i)
+        except poplib.error_proto as e:
+            assert e.args[0] == b"-ERR message %d no longer exists" % i
+            errs += 1
+    assert errs == 1
+    c.dele(1)
+    c.dele(2)
+    assert c.quit().startswith(b"+OK")
+    assert pop3srv.messages(BOB) == []
+
+
 def test_commands_in_wrong_state(pop3srv):
     r = RawPop3(pop3srv.pop3s_port, tls=True)
     assert r.cmd("STAT") == "-ERR command not valid in this state"
