@@ -556,6 +556,34 @@ def test_big_message_streamed_intact(pop3srv):
     c.quit()
 
 
+def test_drop_in_the_middle_of_retr(pop3srv):
+    """The client goes while a big RETR streams: the session ends cleanly,
+    releases the maildrop, deletes nothing."""
+    body = ("z" * 998 + "\r\n") * 3072
+    deliver(pop3srv, subject="big", body=body)
+    r = RawPop3(pop3srv.pop3s_port, tls=True)
+    assert r.cmd("USER bob@example.org").startswith("+OK")
+    assert r.cmd("PASS " + PASSWORD).startswith("+OK")
+    assert r.cmd("DELE 1").startswith("+OK")
+    r.send(b"RSET\r\nRETR 1\r\nQUIT\r\n")
+    assert r.line().startswith("+OK maildrop")
+    assert r.line().endswith(" octets")
+    r.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    r.close()                # RST, with most of the message unsent
+    deadline = time.time() + 10
+    while True:
+        try:
+            c = stls_client(pop3srv)
+            break
+        except poplib.error_proto as e:
+            assert b"IN-USE" in e.args[0] and time.time() < deadline
+            time.sleep(0.1)
+    resp, lines, octets = c.retr(1)
+    assert len(lines) > 3072
+    c.quit()
+    assert len(pop3srv.messages(BOB)) == 1
+
+
 def server_rss_kb(p):
     """VmRSS summed over the server's processes (its process group)."""
     total = 0
