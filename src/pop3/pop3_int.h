@@ -59,7 +59,6 @@ struct pop3_session {
 	bool			 skip_line;	/* drop input up to the next LF */
 	bool			 auth_cont;	/* AUTH PLAIN: "+ " sent, waiting */
 	char			*user;		/* after USER, until PASS */
-	char			*login_user;	/* the user of the running login */
 
 	/* Callback nesting: close() during a callback frees afterwards. */
 	unsigned		 depth;

@@ -153,7 +153,6 @@ pop3_free(struct pop3_session *s)
 {
 	pop3_trans_end(s);
 	free(s->user);
-	free(s->login_user);
 	free(s);
 }
 
@@ -262,8 +261,6 @@ pop3_login_done(void *arg, enum msess_login_rc rc, const char *mailbox)
 	pop3_enter(s);
 	s->wait = POP3_WAIT_NONE;
 	msess_pause_input(s->c, false);
-	free(s->login_user);
-	s->login_user = NULL;
 	switch (rc) {
 	case MSESS_LOGIN_OK:
 		pop3_trans_begin(s, mailbox);
@@ -304,14 +301,14 @@ pop3_login(struct pop3_session *s, char *user, struct span pass)
 		return;
 	}
 	pop3_lower(user);
-	free(s->login_user);
-	s->login_user = user;
 	buf_init(&pw, PASSWORD_MAX + 1);
 	buf_append(&pw, pass.ptr, pass.len);
 	s->wait = POP3_WAIT_LOGIN;
 	msess_pause_input(s->c, true);
+	/* msess copies both. */
 	msess_login(s->c, user, buf_cstr(&pw), pop3_login_done, s);
 	buf_wipe(&pw);
+	free(user);
 }
 
 static void
