@@ -94,6 +94,9 @@ static const char *const dir_migrations[] = {
 	"ALTER TABLE user ADD COLUMN forward_keep INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (forward_keep IN (0, 1));"
 	"CREATE INDEX autoreply_state_last_sent ON autoreply_state (last_sent);",
+	/* 3: pop_login goes: the smtp_after_pop window lives in dird's memory
+	 * (server/popwin.c), nothing ever wrote the table. */
+	"DROP TABLE pop_login;",
 };
 
 #define DIR_SCHEMA_VERSION \
@@ -158,9 +161,6 @@ static const char *const dir_sql[DS_COUNT] = {
 	[DS_AUTH_FAILURE_CLEAR] = "DELETE FROM auth_failure WHERE ip = ?1",
 	[DS_AUTH_FAILURE_COUNT] =
 	    "SELECT COUNT(*) FROM auth_failure WHERE ip = ?1 AND at > ?2",
-	[DS_POP_LOGIN_SET] = "INSERT INTO pop_login (ip, at) VALUES (?1, ?2)"
-	    " ON CONFLICT (ip) DO UPDATE SET at = MAX(at, excluded.at)",
-	[DS_POP_LOGIN_GET] = "SELECT at FROM pop_login WHERE ip = ?1",
 	[DS_AUTOREPLY_PURGE] = "DELETE FROM autoreply_state WHERE last_sent <= ?1",
 	/* Inserts only when no reply went to this sender within the window
 	 * (older rows were purged first, in the same transaction). */

@@ -193,11 +193,6 @@ void	dir_access_list_free(struct dir_access *list, size_t n);
  * it, and after the ban it starts again from zero. */
 int	directory_auth_failure(struct directory *d, const char *ip, int64_t now,
 	    unsigned window, unsigned limit, unsigned *count_out);
-/* A successful POP3/IMAP login from ip, for relay.smtp_after_pop. */
-int	directory_pop_login(struct directory *d, const char *ip, int64_t now);
-/* Did ip log in to POP3/IMAP within the last `window` seconds? */
-enum dir_rc directory_pop_login_recent(struct directory *d, const char *ip,
-	    int64_t now, unsigned window);
 
 /* ---- helpers shared with the command line ---------------------------- */
 

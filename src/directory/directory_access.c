@@ -198,25 +198,3 @@ directory_auth_failure(struct directory *d, const char *ip, int64_t now,
 	return 0;
 }
 
-/* XXX: one row per IP that ever logged in, never purged; bounded by the
- * number of distinct client IPs with valid credentials, which is small. */
-int
-directory_pop_login(struct directory *d, const char *ip, int64_t now)
-{
-	return dir_exec(d, DS_POP_LOGIN_SET, NULL, "ti", ip, now) == -1 ? -1 : 0;
-}
-
-enum dir_rc
-directory_pop_login_recent(struct directory *d, const char *ip, int64_t now,
-    unsigned window)
-{
-	int64_t at = 0;
-	enum dir_rc rc;
-
-	if (window == 0)
-		return DIR_ABSENT;	/* smtp_after_pop = 0: off */
-	rc = dir_query_int(d, DS_POP_LOGIN_GET, &at, "t", ip);
-	if (rc != DIR_FOUND)
-		return rc;
-	return at > now - (int64_t)window ? DIR_FOUND : DIR_ABSENT;
-}

@@ -185,8 +185,10 @@ test_migrate_from_version_0(void **state)
 	    directory_schema_version());
 	assert_int_equal(raw_int(f->path,
 	    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-	    " ('domain', 'user', 'alias', 'access', 'auth_failure', 'pop_login',"
-	    " 'autoreply_state')"), 7);
+	    " ('domain', 'user', 'alias', 'access', 'auth_failure',"
+	    " 'autoreply_state')"), 6);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE name = 'pop_login'"), 0);
 	directory_close(&d);
 	*state = f;
 }
@@ -224,11 +226,16 @@ test_migrate_from_version_1(void **state)
 	    "al@example.net", &err), 0);
 	directory_close(&f->d);
 	raw_exec(f->path, "DROP INDEX autoreply_state_last_sent;"
-	    "ALTER TABLE user DROP COLUMN forward_keep; PRAGMA user_version = 1");
+	    "ALTER TABLE user DROP COLUMN forward_keep;"
+	    "CREATE TABLE pop_login (ip TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL);"
+	    "PRAGMA user_version = 1");
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM pragma_table_info('user')"
 	    " WHERE name = 'forward_keep'"), 0);
 	assert_int_equal(directory_open(f->path, &f->d, &err), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"),
+	    directory_schema_version());
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE name = 'pop_login'"), 0);	/* version 3 */
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
 	    " WHERE name = 'autoreply_state_last_sent'"), 1);
 	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
@@ -1164,22 +1171,6 @@ test_auth_failure_window(void **state)
 	assert_int_equal(count, 1);
 }
 
-static void
-test_pop_login(void **state)
-{
-	struct fixture *f = *state;
-	int64_t t = 1700000000;
-
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.1", t, 300), DIR_ABSENT);
-	assert_int_equal(directory_pop_login(f->d, "192.0.2.1", t), 0);
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.1", t + 299, 300), DIR_FOUND);
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.1", t + 300, 300), DIR_ABSENT);
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.1", t, 0), DIR_ABSENT);
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.2", t, 300), DIR_ABSENT);
-	assert_int_equal(directory_pop_login(f->d, "192.0.2.1", t + 1000), 0);
-	assert_int_equal(directory_pop_login_recent(f->d, "192.0.2.1", t + 1200, 300), DIR_FOUND);
-}
-
 /* ---- case and visibility ------------------------------------------------ */
 
 static void
@@ -1259,7 +1250,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_autoreply_claim_is_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_failure_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_case_insensitive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection_sees_changes, setup, teardown),
 	};

@@ -68,7 +68,7 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd,
 			imap_reply_bad(s, cmd->tag, err);
 		return;
 	}
-	/* XXX: the answer for a huge folder is written at once (at most
+	/* Known limit: the answer for a huge folder is written at once (at most
 	 * MBOX_MSGS_MAX numbers, ~11 bytes each), not paced. */
 	evbuffer_add_printf(out, "* SEARCH");
 	for (i = 0; i < n; i++) {

@@ -148,7 +148,7 @@ mbox_subs_free(char **v, size_t n)
 	free(v);
 }
 
-/* XXX: two sessions of one user subscribing at the same instant may lose
+/* Known limit: two sessions of one user subscribing at the same instant may lose
  * one of the changes (last rename wins); both files are whole. */
 int
 mbox_subscribe(struct mbox_user *u, const char *name, bool on)

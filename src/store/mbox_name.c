@@ -282,7 +282,7 @@ mbox_user_uidvalidity(struct mbox_user *u, uint32_t above)
 	if (v <= above)
 		v = (uint64_t)above + 1;
 	if (v >= UINT32_MAX)
-		v = 1;	/* XXX: after 2106 or 4 billion folders; wraps */
+		v = 1;	/* Known limit: after 2106 or 4 billion folders; wraps */
 	if (fd != -1) {
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
 		/* Best effort: without it the time still moves on. */

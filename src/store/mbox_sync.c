@@ -42,7 +42,7 @@ mbox_sync_rec(void *arg, const struct mbox_uidlist_rec *r)
 	struct mbox_ent e = { 0 }, *old;
 
 	if (m->nents >= MBOX_ENTS_MAX)
-		return;	/* XXX: a corrupt, huge list; the rest get new UIDs */
+		return;	/* Known limit: a corrupt, huge list; the rest get new UIDs */
 	e.base = xstrndup(r->base.ptr, r->base.len);
 	e.uid = r->uid;
 	e.vsize = r->vsize;
