@@ -176,6 +176,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 	uint64_t *vsizes;
 	uint32_t *uids;
 	size_t *keep, n = 0;
+	struct stat st;
 	int rc;
 
 	if (sv->n == 0)
@@ -198,6 +199,11 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 		free(p);
 		if (mfd == -1)
 			continue;
+		/* A FIFO, a device, a directory: not a message. */
+		if (fstat(mfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			close(mfd);
+			continue;
+		}
 		rc = mbox_vsize_fd(mfd, &vsizes[n]);
 		close(mfd);
 		if (rc == -1)
