@@ -138,7 +138,13 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 			free(base);
 			from = xasprintf("%s/%s", m->dir_new, name);
 			to = xasprintf("%s/%s", m->dir_cur, cur);
-			rrc = rename(from, to);
+			/* Never over a file of cur/ with the same name (another
+			 * tool's, a restored copy): that message would be lost.
+			 * It then stays in new/, its base seen in cur/ only. */
+			rrc = renameat2(AT_FDCWD, from, AT_FDCWD, to,
+			    RENAME_NOREPLACE);
+			if (rrc == -1 && errno == EINVAL)
+				rrc = rename(from, to);	/* no NOREPLACE here */
 			err = errno;
 			if (rrc == 0) {
 				free(name);
