@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/mbox.h"
@@ -128,6 +129,7 @@ static void
 test_fifo_in_cur_does_not_block(void **state)
 {
 	struct fixture *f = *state;
+	const struct timespec tick = { 0, 100 * 1000 * 1000 };
 	pid_t pid;
 	int status = 0;
 
@@ -143,7 +145,7 @@ test_fifo_in_cur_does_not_block(void **state)
 	for (int i = 0; i < 30; i++) {	/* 3 s */
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
-		usleep(100 * 1000);
+		nanosleep(&tick, NULL);
 		if (i == 29) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
