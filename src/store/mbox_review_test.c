@@ -11,6 +11,8 @@
  * 2. A FIFO in cur/ (hostile disk: another tool, a local user) named like
  *    a message: mbox_sync_assign() open()s it O_RDONLY without O_NONBLOCK
  *    and the whole mailbox worker blocks forever.
+ * 4. RENAME "a" to "p/a" moves a child of depth MBOX_DEPTH_MAX past it: the
+ *    renamed child is no valid name, so never listed nor selectable.
  * 3. A file in new/ whose base is already in cur/ (another tool, a message
  *    restored by hand): the new/ -> cur/ rename() replaces the cur/ file,
  *    whose contents are lost.
@@ -172,6 +174,34 @@ test_new_to_cur_keeps_existing(void **state)
 	    2);
 }
 
+/* 4: RENAME must not move a child past MBOX_DEPTH_MAX (or NAME_MAX): such
+ * a folder is then invalid, never listed, never selectable, and its
+ * messages are out of the client's reach. */
+static void
+test_rename_keeps_children_reachable(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_folder_info *v;
+	char deep[512] = "a";
+	size_t n, found = 0;
+	int rc;
+
+	for (int i = 1; i < MBOX_DEPTH_MAX; i++)
+		snprintf(deep + strlen(deep), sizeof(deep) - strlen(deep),
+		    "/c%d", i);
+	assert_int_equal(mbox_folder_create(f->u, deep, f->err,
+	    sizeof(f->err)), 0);
+	rc = mbox_folder_rename(f->u, "a", "p/a", f->err, sizeof(f->err));
+	assert_int_equal(mbox_folder_list(f->u, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		found += strncmp(v[i].name, rc == 0 ? "p/a" : "a", rc == 0 ?
+		    3 : 1) == 0 && !v[i].noselect;
+	mbox_folder_list_free(v, n);
+	/* Refused (all 16 stay), or done (all 16 listed under p/a). Fails as
+	 * reviewed: done, and the deepest one is no longer listed. */
+	assert_int_equal(found, MBOX_DEPTH_MAX);
+}
+
 int
 main(void)
 {
@@ -182,6 +212,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_to_cur_keeps_existing,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rename_keeps_children_reachable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
