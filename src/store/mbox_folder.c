@@ -485,6 +485,24 @@ mbox_folder_rename(struct mbox_user *u, const char *from, const char *to,
 		mbox_seterr(err, errlen, "no such folder");
 		goto out;
 	}
+	/* Each child must keep a valid name (depth, length): one that does
+	 * not is never listed nor selectable, its mail out of reach. */
+	for (size_t i = 0; i < nleaves; i++) {
+		char *nl = xasprintf("%s%s", mbox_dir_leaf(tdir),
+		    leaves[i] + flen);
+		char *was = mbox_name_decode(u, leaves[i]);
+		char *now = was != NULL ? mbox_name_decode(u, nl) : NULL;
+		bool bad = was != NULL && now == NULL;
+
+		free(nl);
+		free(was);
+		free(now);
+		if (bad) {
+			mbox_seterr(err, errlen, "a child's new name would be"
+			    " too deep or too long");
+			goto out;
+		}
+	}
 	if (mbox_folder_make_parents(u, tcanon) == -1)
 		goto io;
 	rc = 0;

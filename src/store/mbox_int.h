@@ -21,8 +21,9 @@
 #define MBOX_ENTS_MAX		(2 * (size_t)MBOX_MSGS_MAX + 256)
 #define MBOX_DIR_MAX		4096	/* a path we build: ours */
 #define MBOX_TMP_MAX_SEC	(36 * 3600)	/* tmp/ leftovers: Maildir's rule */
-/* Files we open: never through a symlink planted in a Maildir. */
-#define MBOX_O_FILE		(O_CLOEXEC | O_NOFOLLOW)
+/* Files we open: never through a symlink planted in a Maildir, and never
+ * blocking on a FIFO planted there (no effect on regular files). */
+#define MBOX_O_FILE		(O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
 /* A folder's uid list file as this process last read it. */
 struct mbox_ul {

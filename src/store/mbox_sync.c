@@ -138,7 +138,13 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 			free(base);
 			from = xasprintf("%s/%s", m->dir_new, name);
 			to = xasprintf("%s/%s", m->dir_cur, cur);
-			rrc = rename(from, to);
+			/* Never over a file of cur/ with the same name (another
+			 * tool's, a restored copy): that message would be lost.
+			 * It then stays in new/, its base seen in cur/ only. */
+			rrc = renameat2(AT_FDCWD, from, AT_FDCWD, to,
+			    RENAME_NOREPLACE);
+			if (rrc == -1 && errno == EINVAL)
+				rrc = rename(from, to);	/* no NOREPLACE here */
 			err = errno;
 			if (rrc == 0) {
 				free(name);
@@ -176,6 +182,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 	uint64_t *vsizes;
 	uint32_t *uids;
 	size_t *keep, n = 0;
+	struct stat st;
 	int rc;
 
 	if (sv->n == 0)
@@ -198,6 +205,11 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 		free(p);
 		if (mfd == -1)
 			continue;
+		/* A FIFO, a device, a directory: not a message. */
+		if (fstat(mfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			close(mfd);
+			continue;
+		}
 		rc = mbox_vsize_fd(mfd, &vsizes[n]);
 		close(mfd);
 		if (rc == -1)

@@ -205,12 +205,19 @@ mbox_ul_append(struct mbox_ul *ul, int fd, char *const *bases,
 		errno = EOVERFLOW;
 		return -1;
 	}
-	buf_init(&b, n * MBOX_UIDLIST_LINE_MAX + 2);
-	/* An unterminated tail left by a crash becomes one bad line. */
+	/*
+	 * An unterminated tail is a write cut by a crash: its fdatasync never
+	 * returned, so no UID of it was used. It goes (we hold LOCK_EX):
+	 * ended with "\n" instead, a base name cut short would still parse
+	 * as a record and make every other reader refuse our line for the
+	 * same UID (UIDs must increase).
+	 */
 	if (ul->size > ul->off) {
-		buf_append_str(&b, "\n");
-		ul->st.nbad++;
+		if (ftruncate(fd, ul->off) == -1)
+			return -1;
+		ul->size = ul->off;
 	}
+	buf_init(&b, n * MBOX_UIDLIST_LINE_MAX + 2);
 	for (size_t i = 0; i < n; i++) {
 		uids_out[i] = next + (uint32_t)i;
 		buf_printf(&b, "%" PRIu32 " %" PRIu64 " %s\n", uids_out[i],
