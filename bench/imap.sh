@@ -9,6 +9,7 @@
 #      logged in, INBOX selected, in IDLE; the servers' whole process trees
 #      are measured before and after (RSS, and PSS, which counts pages shared
 #      between processes once), and the difference is divided by IMAP_IDLE.
+# IMAP_DOVECOT=0 measures Postern only.
 # Prints a table and, with IMAP_DOC=1 (bench/run.sh sets it), replaces the
 # part of docs/benchmarks.md between <!-- imap:begin --> and <!-- imap:end -->.
 # Needs root (Dovecot reads the Maildir as Postern's run_as user).
@@ -109,8 +110,10 @@ key=$data/tls/key.pem
 sh "$here/postern.sh" stop "$BENCH_DIR"
 
 # ---- Dovecot, over the same Maildir ----
-say "dovecot: starting over $maildir"
-if DOVECOT_MAIL=$maildir DOVECOT_PASS=pw DOVECOT_OWNER=postern \
+if [ "${IMAP_DOVECOT:-1}" = 0 ]; then
+	d_fetch="- - -"
+	d_idle="- -"
+elif say "dovecot: starting over $maildir" && DOVECOT_MAIL=$maildir DOVECOT_PASS=pw DOVECOT_OWNER=postern \
     DOVECOT_CERT=$cert DOVECOT_KEY=$key sh "$here/dovecot.sh" start "$BENCH_DIR"; then
 	dpid=$(sh "$here/dovecot.sh" pid "$BENCH_DIR")
 	say "dovecot: FETCH"
