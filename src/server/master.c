@@ -56,6 +56,7 @@ struct child {
 	unsigned	 index;		/* (m)worker index: its socket set */
 	unsigned	 slot;		/* conntrack slot */
 	bool		 retiring;	/* an older generation, draining */
+	bool		 hurried;	/* retiring, told to close now (SIGTERM) */
 	time_t		 started;
 	int		 ctl;		/* our end of its control socketpair */
 	struct event	*ctl_ev;	/* workers: directory connection requests */
@@ -90,6 +91,13 @@ struct master {
 	/* per worker index; [nworkers] = qmgr, [nworkers + 1] = dird,
 	 * [nworkers + 2 + i] = mailbox worker i */
 	unsigned		*backoff;
+	/* Session processes of the current generation not spawned for lack
+	 * of a conntrack slot: spawned as soon as a slot frees. */
+	struct master_pending {
+		enum child_kind	 kind;
+		unsigned	 index;
+	}			*pending;
+	size_t			 npending;
 	bool			 stopping;
 	struct timespec		 stop_started;	/* CLOCK_MONOTONIC */
 	struct event_base	*base;
@@ -418,6 +426,56 @@ master_mail_dir(struct master *m)
 static void master_spawn(struct master *m, enum child_kind kind,
     unsigned index);
 
+/*
+ * No conntrack slot for a session process of the current generation: the
+ * older generations still hold them (reloads in quick succession while
+ * clients keep mailbox sessions open). Remember the spawn, done once a
+ * slot frees (master_spawn_pending), and hurry the retiring mailbox
+ * workers: they close their sessions now instead of after their grace. A
+ * retiring SMTP worker ends within limits.command_timeout on its own.
+ */
+static void
+master_defer_spawn(struct master *m, enum child_kind kind, unsigned index)
+{
+	bool known = false;
+
+	for (size_t i = 0; i < m->npending; i++)
+		if (m->pending[i].kind == kind && m->pending[i].index == index)
+			known = true;
+	if (!known) {
+		m->pending = xrealloc(m->pending, (m->npending + 1) *
+		    sizeof(*m->pending));
+		m->pending[m->npending++] = (struct master_pending){
+		    .kind = kind, .index = index };
+	}
+	log_kv(&m->log, LOGL_WARN, "spawn_deferred", "kind",
+	    master_kind_names[kind], "reason", "no free slot", NULL);
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+
+		if (c->retiring && !c->hurried && c->kind == CHILD_MWORKER) {
+			c->hurried = true;
+			kill(c->pid, SIGTERM);
+		}
+	}
+}
+
+/* A slot may have freed: spawn what waits for one (in order). */
+static void
+master_spawn_pending(struct master *m)
+{
+	struct master_pending *p = m->pending;
+	size_t n = m->npending;
+
+	if (n == 0 || m->stopping)
+		return;
+	m->pending = NULL;
+	m->npending = 0;
+	for (size_t i = 0; i < n; i++)
+		master_spawn(m, p[i].kind, p[i].index);	/* may defer again */
+	free(p);
+}
+
 /* One mailbox worker per worker, when a POP3/IMAP listener exists. */
 static void
 master_spawn_mworkers(struct master *m)
@@ -445,8 +503,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		for (c.slot = 0; c.slot < nslots && m->slot_used[c.slot]; c.slot++)
 			;
 		if (c.slot == nslots) {
-			log_kv(&m->log, LOGL_ERROR, "spawn_failed", "reason",
-			    "no free slot", NULL);
+			master_defer_spawn(m, kind, index);
 			return;
 		}
 	}
@@ -664,6 +721,8 @@ master_sigchld(evutil_socket_t sig, short what, void *arg)
 	}
 	if (m->stopping && m->nchildren == 0)
 		event_base_loopbreak(m->base);
+	else
+		master_spawn_pending(m);
 }
 
 static void
@@ -745,6 +804,11 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < m->nchildren; i++)
 		m->children[i].retiring = true;
 	master_kill_all(m, SIGUSR1, false);
+	/* The new generation is spawned whole: what the previous one still
+	 * waited for is not wanted any more. */
+	free(m->pending);
+	m->pending = NULL;
+	m->npending = 0;
 	config_free(m->cfg);
 	free(m->cfg);
 	SSL_CTX_free(m->tls);
@@ -891,5 +955,6 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	SSL_CTX_free(m.tls);
 	config_free(m.cfg);
 	free(m.cfg);
+	free(m.pending);
 	return 0;
 }

@@ -205,3 +205,76 @@ def test_connection_limits_count_smtp_and_mailbox_together(make_postern):
             break
         time.sleep(0.1)
     assert code == 220
+
+
+def test_reload_ends_old_sessions_after_grace(make_postern):
+    """A reload gives the old mailbox workers' sessions a grace (10 s,
+    mworker.c) to finish their command, then closes them: IMAP says BYE
+    (even in IDLE), POP3 -ERR [SYS/TEMP]; the old workers then exit."""
+    p = make_postern(mailbox=True,
+                     extra='limits = { command_timeout = "30m"; };')
+    old = wait_mailbox_workers(p, nworkers())
+    from conftest import PASSWORD
+    imap = p.mailbox_raw(p.imaps_port, tls=True)
+    assert imap.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("a OK")
+    assert imap.cmd("b SELECT INBOX").startswith("*")
+    while not imap.line().startswith("b OK"):
+        pass
+    pop = p.mailbox_raw(p.pop3_port)
+    p.reload()
+    p.wait_log("event=reload result=ok")
+    # Within the grace the sessions still answer; IMAP then waits in IDLE.
+    assert pop.cmd("CAPA").startswith("+OK")
+    while pop.line() != ".":
+        pass
+    assert imap.cmd("c IDLE").startswith("+")
+    start = time.time()
+    assert imap.closed(timeout=20)
+    assert "* BYE" in imap.buf.decode()
+    assert pop.closed(timeout=5)
+    assert pop.buf.startswith(b"-ERR [SYS/TEMP]")
+    assert time.time() - start < 15
+    deadline = time.time() + 10
+    while time.time() < deadline and set(old) & set(mailbox_workers(p)):
+        time.sleep(0.1)
+    assert not set(old) & set(mailbox_workers(p))
+
+
+def test_reloads_with_lingering_mailbox_sessions(make_postern):
+    """Reloads in quick succession with long-lived sessions (IDLE clients)
+    on every generation: the old generations' workers hold conntrack
+    slots (4 * nworkers + 2); when the new generation finds none free the
+    master defers the spawn, hurries the retiring mailbox workers and
+    spawns as soon as a slot frees. IMAP stays served throughout."""
+    p = make_postern(mailbox=True,
+                     extra='limits = { command_timeout = "30m"; '
+                           'connections_per_ip = 1000; };')
+    held = []
+    for gen in range(6):
+        for _ in range(8):
+            try:
+                held.append(p.mailbox_raw(p.imap_port))
+            except (OSError, ConnectionError) as e:
+                failed = [l for l in p.log_lines() if "spawn_" in l]
+                raise AssertionError(
+                    f"generation {gen}: IMAP no longer served ({e!r}); "
+                    f"{failed[:2]}")
+        before = sum("reload" in l and "result=ok" in l for l in p.log_lines())
+        p.reload()
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            n = sum("reload" in l and "result=ok" in l for l in p.log_lines())
+            if n > before:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+    failed = [l for l in p.log_lines() if "spawn_failed" in l]
+    assert not failed, failed[:3]
+    # Every generation's workers are back to one set, and a new client is
+    # served.
+    wait_mailbox_workers(p, nworkers(), timeout=20)
+    c = p.mailbox_raw(p.imap_port)
+    assert c.greeting.startswith("* OK")
+    c.close()
+    for h in held:
+        h.close()
