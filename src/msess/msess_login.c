@@ -36,6 +36,8 @@ msess_login_log_ban(struct msess *c, const struct ipc_msg *reply)
 	struct tm tm;
 
 	ipc_msg_get_u64(reply, IK_EXPIRES, &expires);
+	if (expires == 0)
+		return;	/* banned already, not by this failure */
 	t = (time_t)expires;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);

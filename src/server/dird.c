@@ -540,6 +540,21 @@ dird_auth_done(void *arg)
 	free(a);
 }
 
+/* Is ip banned now (the access list, as at IPCM_CONNECT)? 1 yes, 0 no,
+ * -1 bad address or database error. */
+static int
+dird_auth_banned(struct dird *d, const char *ip)
+{
+	struct sockaddr_storage ss;
+	enum access_kind kind = ACCESS_NONE;
+
+	if (dird_sockaddr(ip, &ss) == -1 ||
+	    directory_access_check(d->dir, (struct sockaddr *)&ss,
+	    (int64_t)time(NULL), &kind) == DIR_TEMPFAIL)
+		return -1;
+	return kind == ACCESS_BAN;
+}
+
 static void
 dird_auth(struct dird_client *c, const struct ipc_msg *m)
 {
@@ -567,6 +582,21 @@ dird_auth(struct dird_client *c, const struct ipc_msg *m)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	c->refs++;
+	/* Banned since the connection was checked (a connection opened
+	 * before the ban must not keep guessing): BANNED without looking at
+	 * the password, IK_EXPIRES 0 (no new ban). */
+	switch (dird_auth_banned(c->d, a->ip)) {
+	case 1:
+		a->rc = IPCV_BANNED;
+		dird_auth_done(a);
+		return;
+	case -1:
+		a->rc = IPCV_TEMPFAIL;
+		dird_auth_done(a);
+		return;
+	default:
+		break;
+	}
 	pool_submit(c->d->pool, dird_auth_work, dird_auth_done, a);
 }
 

@@ -278,3 +278,37 @@ def test_reloads_with_lingering_mailbox_sessions(make_postern):
     c.close()
     for h in held:
         h.close()
+
+
+def test_login_on_connection_opened_before_ban(make_postern):
+    """A connection opened before its IP was banned cannot keep guessing:
+    dird answers a login from a banned IP BANNED without checking the
+    password (even the right one), for IMAP, POP3 and SMTP AUTH alike,
+    and the session is closed (IMAP BYE, POP3 -ERR, SMTP 421 4.7.0)."""
+    import base64
+    import smtplib
+    from conftest import PASSWORD, client_tls
+    p = make_postern(mailbox=True)
+    imap = p.mailbox_raw(p.imaps_port, tls=True, source="127.0.0.2")
+    pop = p.mailbox_raw(p.pop3s_port, tls=True, source="127.0.0.2")
+    smtp = smtplib.SMTP_SSL("127.0.0.1", p.submissions_port, timeout=10,
+                            context=client_tls(),
+                            source_address=("127.0.0.2", 0))
+    smtp.ehlo("client.example")
+    p.cli("access", "ban", "127.0.0.2", "--reason", "test")
+    assert imap.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("* BYE")
+    assert imap.closed()
+    assert pop.cmd("USER alice@example.org").startswith("+OK")
+    assert pop.cmd(f"PASS {PASSWORD}").startswith("-ERR")
+    assert pop.closed()
+    cred = base64.b64encode(f"\0alice@example.org\0{PASSWORD}".encode()).decode()
+    code, msg = smtp.docmd("AUTH", "PLAIN " + cred)
+    assert code == 421 and msg.startswith(b"4.7.0"), (code, msg)
+    logins = [l for l in p.log_lines() if "event=login ip=127.0.0.2" in l]
+    assert len(logins) == 3 and not any("result=ok" in l for l in logins), logins
+    # The ban was the CLI's: no new one is logged.
+    assert not [l for l in p.log_lines() if "event=ban " in l]
+    # Other clients still log in.
+    ok = p.mailbox_raw(p.imaps_port, tls=True)
+    assert ok.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("a OK")
+    ok.close()
