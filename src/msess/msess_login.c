@@ -179,6 +179,7 @@ msess_login(struct msess *c, const char *user, const char *pass,
 	struct msess_login_ctx *x = xcalloc(1, sizeof(*x));
 	size_t ulen = strlen(user), plen = strlen(pass);
 	struct ipc_msg req;
+	int rc;
 
 	x->c = c;
 	x->fn = fn;
@@ -196,7 +197,11 @@ msess_login(struct msess *c, const char *user, const char *pass,
 	ipc_msg_add(&req, IK_PASS, pass, plen);
 	ipc_msg_add_str(&req, IK_IP, c->ip);
 	ipc_msg_add_u64(&req, IK_FLAGS, IPC_AUTH_MAILBOX);
-	if (c->srv->dir_call(c->srv->dir_arg, &req, msess_login_done, x) == -1) {
+	rc = c->srv->dir_call(c->srv->dir_arg, &req, msess_login_done, x);
+	/* The request is encoded and sent (or queued, wiped once out:
+	 * ipc.c); nothing of the password stays here. */
+	explicit_bzero(&req, sizeof(req));
+	if (rc == -1) {
 		msess_login_local(x, MSESS_LOGIN_TEMPFAIL);
 	} else {
 		/* The answer never comes inside dir_call: x is still ours. */

@@ -441,6 +441,7 @@ struct dird_auth {
 	char			*ip;
 	const struct config	*cfg;
 	bool			 mailbox;	/* IPC_AUTH_MAILBOX */
+	char			*key;		/* with OK: the record's address */
 	enum ipc_verdict	 rc;
 	int64_t			 expires;
 };
@@ -491,6 +492,8 @@ dird_auth_work(void *arg)
 	if (rc == DIR_FOUND) {
 		ok = password_verify(a->pass.data, a->pass.len, u.password_hash) &&
 		    u.enabled;
+		if (ok)
+			a->key = xstrdup(u.address);
 		dir_user_clear(&u);
 	} else {
 		/* Same cost for unknown users: the time tells nothing. */
@@ -524,8 +527,9 @@ dird_auth_done(void *arg)
 	ipc_msg_add_u64(&r, IK_RC, a->rc);
 	ipc_msg_add_u64(&r, IK_EXPIRES, (uint64_t)a->expires);
 	if (a->rc == IPCV_OK) {
-		/* The mailbox key: the user as found (lower case). */
-		ipc_msg_add_str(&r, IK_USER, a->user);
+		/* The mailbox key: the user record's own address (what
+		 * deliveries use), not the name as typed. */
+		ipc_msg_add_str(&r, IK_USER, a->key != NULL ? a->key : a->user);
 		/* On the loop thread: the window table is the loop's alone. */
 		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
 		    !a->c->dead && a->c->d->popwin != NULL)
@@ -535,6 +539,7 @@ dird_auth_done(void *arg)
 	dird_reply(a->c, &r);
 	dird_client_unref(a->c);
 	free(a->user);
+	free(a->key);
 	free(a->ip);
 	buf_wipe(&a->pass);
 	free(a);

@@ -4,6 +4,7 @@
  * to run_as before it touches a client or a mailbox.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -410,17 +411,38 @@ master_log_flush(struct master *m)
 
 /*
  * In a mailbox worker, still root: data_dir/mail, made 0700 and owned by
- * run_as when missing (as the first delivery would make it).
+ * run_as when missing (as the first delivery would make it), becomes the
+ * working directory. Opened without following a symbolic link (a
+ * run_as that wrote one there would have root chown and root the worker
+ * in a directory of its choosing): the chown and the chdir go through
+ * that descriptor, and a link is refused.
  */
 static void
 master_mail_dir(struct master *m)
 {
-	if (mkdir("mail", 0700) == 0) {
-		if (m->privs.drop && chown("mail", m->privs.uid, m->privs.gid) == -1)
-			fatal("chown mail: %s", strerror(errno));
-	} else if (errno != EEXIST) {
+	bool made = false;
+	int fd;
+
+	if (mkdir("mail", 0700) == 0)
+		made = true;
+	else if (errno != EEXIST)
 		fatal("mkdir mail: %s", strerror(errno));
+	fd = open("mail", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		struct stat st;
+
+		if (errno == ELOOP || (lstat("mail", &st) == 0 &&
+		    S_ISLNK(st.st_mode)))
+			fatal("data_dir/mail is a symbolic link: refused (it must "
+			    "be a directory)");
+		fatal("open mail: %s", strerror(errno));
 	}
+	if (made && m->privs.drop &&
+	    fchown(fd, m->privs.uid, m->privs.gid) == -1)
+		fatal("chown mail: %s", strerror(errno));
+	if (fchdir(fd) == -1)
+		fatal("chdir mail: %s", strerror(errno));
+	close(fd);
 }
 
 static void master_spawn(struct master *m, enum child_kind kind,
@@ -568,9 +590,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			/* A mailbox worker lives in data_dir/mail: the
 			 * mailboxes, nothing else. Its loop is made before the
 			 * chroot. */
-			master_mail_dir(m);
-			if (chdir("mail") == -1)
-				fatal("chdir mail: %s", strerror(errno));
+			master_mail_dir(m);	/* and chdir into it */
 			wbase = event_base_new();
 			if (wbase == NULL)
 				fatal("mworker: event_base_new failed");

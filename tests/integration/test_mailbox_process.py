@@ -312,3 +312,34 @@ def test_login_on_connection_opened_before_ban(make_postern):
     ok = p.mailbox_raw(p.imaps_port, tls=True)
     assert ok.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("a OK")
     ok.close()
+
+
+def test_mail_dir_symlink_refused(make_postern, tmp_path):
+    """data_dir/mail is opened without following a symbolic link (the
+    mailbox worker, still root, chowns it and makes it its root): a link
+    there is refused with a clear message, and its target is left alone.
+    (The sandbox of dird and qmgr refuses it too: nothing runs.)"""
+    from conftest import BIN
+    p = make_postern(mailbox=True, start=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chmod(elsewhere, 0o755)
+    before = elsewhere.stat()
+    os.symlink(elsewhere, p.data_dir / "mail")
+    err = p.tmp / "stderr.log"
+    p.started = True
+    p.proc = subprocess.Popen(["timeout", "-s", "TERM", "120", BIN, "-c",
+                               str(p.conf), "serve"],
+                              stdout=subprocess.DEVNULL, stderr=open(err, "ab"),
+                              start_new_session=True)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if err.exists() and "data_dir/mail is a symbolic link: refused" in err.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("no refusal: " + err.read_text())
+    after = elsewhere.stat()
+    assert (after.st_uid, after.st_gid, after.st_mode) == \
+        (before.st_uid, before.st_gid, before.st_mode)
+    assert list(elsewhere.iterdir()) == []
