@@ -33,7 +33,8 @@
  *                 BANNED made by this failure has IK_EXPIRES = the ban's end.
  *                 IK_FLAGS IPC_AUTH_MAILBOX: a POP3/IMAP login; with OK and
  *                 relay.smtp_after_pop > 0 it opens the smtp_after_pop window
- *                 for IK_IP (dird's memory): IPCM_CONNECT and IPCM_MAIL then
+ *                 for IK_IP (the database, table smtp_after_pop, so every
+ *                 generation's dird sees it): IPCM_CONNECT and IPCM_MAIL then
  *                 answer IK_TRUSTED for that IP until it closes.
  *
  * Queue manager (qmgr -> dird, same reply form; for bounces and auto-replies):

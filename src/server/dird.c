@@ -29,7 +29,6 @@
 #include "ipc/ipc_proto.h"
 #include "policy/route.h"
 #include "server/dird.h"
-#include "server/popwin.h"
 #include "store/maildir.h"
 
 #define DIRD_CLIENTS_MAX	256
@@ -54,9 +53,6 @@ struct dird {
 	struct buf		 rbuf;
 	struct log_ctx		 log;
 	bool			 stopping;
-	/* relay.smtp_after_pop: IPs with a recent POP3/IMAP login. In
-	 * memory only (docs/architecture.md): lost when dird restarts. */
-	struct popwin		*popwin;
 };
 
 static void
@@ -154,10 +150,13 @@ dird_client_status(struct dird *d, const char *ip, bool *trusted, bool *banned)
 	    DIR_TEMPFAIL)
 		return -1;
 	*banned = kind == ACCESS_BAN;
+	/* The smtp_after_pop window is in the database (written by the
+	 * dird of whichever generation took the login); a failed read just
+	 * does not trust. */
 	*trusted = kind == ACCESS_TRUST ||
 	    cidr_list_match(&d->cfg->relay.trusted_networks, (struct sockaddr *)&ss) ||
-	    (d->cfg->relay.smtp_after_pop > 0 && popwin_open_at(d->popwin, ip,
-	    now));
+	    directory_pop_window_check(d->dir, ip, now,
+	    d->cfg->relay.smtp_after_pop) == DIR_FOUND;
 	return 0;
 }
 
@@ -442,6 +441,7 @@ struct dird_auth {
 	const struct config	*cfg;
 	bool			 mailbox;	/* IPC_AUTH_MAILBOX */
 	char			*key;		/* with OK: the record's address */
+	bool			 window_failed;	/* smtp_after_pop not recorded */
 	enum ipc_verdict	 rc;
 	int64_t			 expires;
 };
@@ -503,6 +503,11 @@ dird_auth_work(void *arg)
 	}
 	if (ok) {
 		a->rc = IPCV_OK;
+		/* relay.smtp_after_pop: a durable write, as the failures are. */
+		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
+		    directory_pop_window_open(dird_thread_dir, a->ip, now,
+		    a->cfg->relay.smtp_after_pop) == -1)
+			a->window_failed = true;
 		return;
 	}
 	a->rc = IPCV_AUTH_FAIL;
@@ -530,11 +535,9 @@ dird_auth_done(void *arg)
 		/* The mailbox key: the user record's own address (what
 		 * deliveries use), not the name as typed. */
 		ipc_msg_add_str(&r, IK_USER, a->key != NULL ? a->key : a->user);
-		/* On the loop thread: the window table is the loop's alone. */
-		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
-		    !a->c->dead && a->c->d->popwin != NULL)
-			popwin_open(a->c->d->popwin, a->ip, (int64_t)time(NULL),
-			    a->cfg->relay.smtp_after_pop);
+		if (a->window_failed)
+			log_kv(&a->c->d->log, LOGL_ERROR, "directory_error",
+			    "detail", "smtp_after_pop window not recorded", NULL);
 	}
 	dird_reply(a->c, &r);
 	dird_client_unref(a->c);
@@ -850,8 +853,6 @@ dird_run(const struct config *cfg, int ctl_fd)
 		return 1;
 	}
 	buf_init(&d.rbuf, IPC_MSG_MAX);
-	if (cfg->relay.smtp_after_pop > 0)
-		d.popwin = popwin_new(POPWIN_MAX);
 	d.pool = pool_new(d.base, 2, "dirpool");
 	evutil_make_socket_nonblocking(ctl_fd);
 	ev_ctl = event_new(d.base, ctl_fd, EV_READ | EV_PERSIST, dird_ctl_read, &d);
@@ -874,7 +875,6 @@ dird_run(const struct config *cfg, int ctl_fd)
 	event_free(ev_int);
 	event_free(ev_usr1);
 	directory_close(&d.dir);
-	popwin_free(&d.popwin);
 	buf_free(&d.rbuf);
 	event_base_free(d.base);
 	return 0;
