@@ -451,10 +451,11 @@ static void master_spawn(struct master *m, enum child_kind kind,
 /*
  * No conntrack slot for a session process of the current generation: the
  * older generations still hold them (reloads in quick succession while
- * clients keep mailbox sessions open). Remember the spawn, done once a
- * slot frees (master_spawn_pending), and hurry the retiring mailbox
- * workers: they close their sessions now instead of after their grace. A
- * retiring SMTP worker ends within limits.command_timeout on its own.
+ * clients keep sessions open). Remember the spawn, done once a slot frees
+ * (master_spawn_pending), and hurry the retiring session processes with
+ * SIGTERM: a mailbox worker closes its sessions now instead of after its
+ * grace; an SMTP worker answers 421 (nothing acknowledged is lost) rather
+ * than wait for clients that may keep a session alive with NOOPs.
  */
 static void
 master_defer_spawn(struct master *m, enum child_kind kind, unsigned index)
@@ -475,7 +476,8 @@ master_defer_spawn(struct master *m, enum child_kind kind, unsigned index)
 	for (size_t i = 0; i < m->nchildren; i++) {
 		struct child *c = &m->children[i];
 
-		if (c->retiring && !c->hurried && c->kind == CHILD_MWORKER) {
+		if (c->retiring && !c->hurried &&
+		    master_is_session_kind(c->kind)) {
 			c->hurried = true;
 			kill(c->pid, SIGTERM);
 		}
