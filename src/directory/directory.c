@@ -95,8 +95,16 @@ static const char *const dir_migrations[] = {
 	"  CHECK (forward_keep IN (0, 1));"
 	"CREATE INDEX autoreply_state_last_sent ON autoreply_state (last_sent);",
 	/* 3: pop_login goes: the smtp_after_pop window lives in dird's memory
-	 * (server/popwin.c), nothing ever wrote the table. */
+	 * (then; version 4 moved it to smtp_after_pop), nothing wrote it. */
 	"DROP TABLE pop_login;",
+	/* 4: the relay.smtp_after_pop windows: one row per IP, the time of
+	 * its last POP3/IMAP login, written by dird (so a reload or restart
+	 * keeps them and every generation of processes sees the same). */
+	"CREATE TABLE smtp_after_pop ("
+	"  ip TEXT PRIMARY KEY NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX smtp_after_pop_at ON smtp_after_pop (at);",
 };
 
 #define DIR_SCHEMA_VERSION \
@@ -161,6 +169,10 @@ static const char *const dir_sql[DS_COUNT] = {
 	[DS_AUTH_FAILURE_CLEAR] = "DELETE FROM auth_failure WHERE ip = ?1",
 	[DS_AUTH_FAILURE_COUNT] =
 	    "SELECT COUNT(*) FROM auth_failure WHERE ip = ?1 AND at > ?2",
+	[DS_POP_WINDOW_SET] = "INSERT INTO smtp_after_pop (ip, at) VALUES (?1, ?2)"
+	    " ON CONFLICT (ip) DO UPDATE SET at = MAX(at, excluded.at)",
+	[DS_POP_WINDOW_PURGE] = "DELETE FROM smtp_after_pop WHERE at <= ?1",
+	[DS_POP_WINDOW_GET] = "SELECT at FROM smtp_after_pop WHERE ip = ?1",
 	[DS_AUTOREPLY_PURGE] = "DELETE FROM autoreply_state WHERE last_sent <= ?1",
 	/* Inserts only when no reply went to this sender within the window
 	 * (older rows were purged first, in the same transaction). */

@@ -194,6 +194,18 @@ void	dir_access_list_free(struct dir_access *list, size_t n);
 int	directory_auth_failure(struct directory *d, const char *ip, int64_t now,
 	    unsigned window, unsigned limit, unsigned *count_out);
 
+/*
+ * relay.smtp_after_pop: a successful POP3/IMAP login from ip at `now`
+ * opens (or extends) its window of `window` seconds. Windows closed by
+ * `now` are removed in the same transaction, for every IP.
+ */
+int	directory_pop_window_open(struct directory *d, const char *ip,
+	    int64_t now, unsigned window);
+/* Is ip's window open at `now` (a login within the last `window`
+ * seconds)? DIR_FOUND, DIR_ABSENT (also with window 0: off), DIR_TEMPFAIL. */
+enum dir_rc directory_pop_window_check(struct directory *d, const char *ip,
+	    int64_t now, unsigned window);
+
 /* ---- helpers shared with the command line ---------------------------- */
 
 void	cfg_strlist_free(struct cfg_strlist *l);

@@ -198,3 +198,33 @@ directory_auth_failure(struct directory *d, const char *ip, int64_t now,
 	return 0;
 }
 
+
+int
+directory_pop_window_open(struct directory *d, const char *ip, int64_t now,
+    unsigned window)
+{
+	if (dir_tx_begin(d, NULL) == -1)
+		return -1;
+	if (dir_exec(d, DS_POP_WINDOW_PURGE, NULL, "i",
+	    now - (int64_t)window) == -1 ||
+	    dir_exec(d, DS_POP_WINDOW_SET, NULL, "ti", ip, now) == -1) {
+		dir_tx_rollback(d);
+		return -1;
+	}
+	return dir_tx_commit(d, NULL) == -1 ? -1 : 0;
+}
+
+enum dir_rc
+directory_pop_window_check(struct directory *d, const char *ip, int64_t now,
+    unsigned window)
+{
+	int64_t at = 0;
+	enum dir_rc rc;
+
+	if (window == 0)
+		return DIR_ABSENT;	/* smtp_after_pop = 0: off */
+	rc = dir_query_int(d, DS_POP_WINDOW_GET, &at, "t", ip);
+	if (rc != DIR_FOUND)
+		return rc;
+	return at > now - (int64_t)window ? DIR_FOUND : DIR_ABSENT;
+}

@@ -228,6 +228,7 @@ test_migrate_from_version_1(void **state)
 	raw_exec(f->path, "DROP INDEX autoreply_state_last_sent;"
 	    "ALTER TABLE user DROP COLUMN forward_keep;"
 	    "CREATE TABLE pop_login (ip TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL);"
+	    "DROP TABLE smtp_after_pop;"
 	    "PRAGMA user_version = 1");
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM pragma_table_info('user')"
 	    " WHERE name = 'forward_keep'"), 0);
@@ -236,6 +237,8 @@ test_migrate_from_version_1(void **state)
 	    directory_schema_version());
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
 	    " WHERE name = 'pop_login'"), 0);	/* version 3 */
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE name IN ('smtp_after_pop', 'smtp_after_pop_at')"), 2);	/* 4 */
 	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
 	    " WHERE name = 'autoreply_state_last_sent'"), 1);
 	assert_int_equal(directory_user_get(f->d, "alice@example.org", &u), DIR_FOUND);
@@ -1171,6 +1174,36 @@ test_auth_failure_window(void **state)
 	assert_int_equal(count, 1);
 }
 
+/* relay.smtp_after_pop windows: opened by a login, closed after the
+ * window, off with 0, per IP, extended by a later login; closed ones are
+ * purged by the next write; another connection (dird's loop, when the
+ * pool thread wrote) sees them. */
+static void
+test_pop_window(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t = 1700000000;
+	struct directory *d2;
+	const char *err = NULL;
+
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.1", t, 300), DIR_ABSENT);
+	assert_int_equal(directory_pop_window_open(f->d, "192.0.2.1", t, 300), 0);
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.1", t + 299, 300), DIR_FOUND);
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.1", t + 300, 300), DIR_ABSENT);
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.1", t, 0), DIR_ABSENT);
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.2", t, 300), DIR_ABSENT);
+	assert_int_equal(directory_open(f->path, &d2, &err), 0);
+	assert_int_equal(directory_pop_window_check(d2, "192.0.2.1", t + 1, 300), DIR_FOUND);
+	directory_close(&d2);
+	/* A later login extends it; an earlier time never shortens it. */
+	assert_int_equal(directory_pop_window_open(f->d, "192.0.2.1", t + 200, 300), 0);
+	assert_int_equal(directory_pop_window_open(f->d, "192.0.2.1", t + 100, 300), 0);
+	assert_int_equal(directory_pop_window_check(f->d, "192.0.2.1", t + 450, 300), DIR_FOUND);
+	/* Closed windows go with the next write, for every IP. */
+	assert_int_equal(directory_pop_window_open(f->d, "192.0.2.3", t + 1000, 300), 0);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM smtp_after_pop"), 1);
+}
+
 /* ---- case and visibility ------------------------------------------------ */
 
 static void
@@ -1250,6 +1283,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_autoreply_claim_is_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_failure_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_case_insensitive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection_sees_changes, setup, teardown),
 	};

@@ -403,7 +403,7 @@ ipc_client_out_free(struct ipc_out *o)
 {
 	if (o->fd >= 0)
 		close(o->fd);
-	buf_free(&o->wire);
+	buf_wipe(&o->wire);	/* may hold a password (IPCM_AUTH) */
 	free(o);
 }
 
@@ -602,7 +602,7 @@ ipc_client_push(struct ipc_client *c, struct buf *wire, int fd)
 {
 	if (c->out_head == NULL) {
 		if (ipc_send_raw(c->sock, wire->data, wire->len, fd) == 0) {
-			buf_free(wire);
+			buf_wipe(wire);	/* may hold a password (IPCM_AUTH) */
 			return 0;
 		}
 		if (errno == EMSGSIZE)
@@ -629,11 +629,11 @@ ipc_client_call(struct ipc_client *c, struct ipc_msg *req,
 		buf_init(&wire, IPC_MSG_MAX);
 		if (ipc_msg_encode(req, &wire) == -1 ||
 		    (rc = ipc_client_push(c, &wire, req->fd)) == -1) {
-			buf_free(&wire);
+			buf_wipe(&wire);
 			return -1;
 		}
 		if (rc == 1)
-			buf_free(&wire);
+			buf_wipe(&wire);
 	}
 	if (c->ncalls == c->calls_cap) {
 		c->calls_cap = c->calls_cap ? c->calls_cap * 2 : 16;

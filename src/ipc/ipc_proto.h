@@ -28,9 +28,13 @@
  *   IPCM_AUTH     IK_USER IK_PASS IK_IP [IK_FLAGS]
  *                                               -> IK_RC (OK|AUTH_FAIL|BANNED|TEMPFAIL), IK_EXPIRES,
  *                                                  with OK IK_USER (the mailbox key "local@domain")
+ *                 An IP banned now (the access list, as IPCM_CONNECT) gets
+ *                 BANNED with IK_EXPIRES 0, the password not checked; a
+ *                 BANNED made by this failure has IK_EXPIRES = the ban's end.
  *                 IK_FLAGS IPC_AUTH_MAILBOX: a POP3/IMAP login; with OK and
  *                 relay.smtp_after_pop > 0 it opens the smtp_after_pop window
- *                 for IK_IP (dird's memory): IPCM_CONNECT and IPCM_MAIL then
+ *                 for IK_IP (the database, table smtp_after_pop, so every
+ *                 generation's dird sees it): IPCM_CONNECT and IPCM_MAIL then
  *                 answer IK_TRUSTED for that IP until it closes.
  *
  * Queue manager (qmgr -> dird, same reply form; for bounces and auto-replies):

@@ -506,7 +506,7 @@ msess_idle_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->login_pending) {
-		/* The directory answers within its own deadline. */
+		/* The login answers within its deadline (msess_login.c). */
 		msess_arm_idle(c);
 		return;
 	}

@@ -43,8 +43,9 @@ struct msess_watch;
 enum msess_login_rc {
 	MSESS_LOGIN_OK,
 	MSESS_LOGIN_FAIL,	/* wrong user or password, or user disabled */
-	MSESS_LOGIN_BANNED,	/* this failure banned the IP: close */
-	MSESS_LOGIN_TEMPFAIL,	/* directory unreachable */
+	MSESS_LOGIN_BANNED,	/* this failure banned the IP, or it was banned
+				 * already (since the connect check): close */
+	MSESS_LOGIN_TEMPFAIL,	/* directory unreachable or no answer in 30 s */
 };
 
 /*
@@ -166,8 +167,9 @@ void	msess_close(struct msess *c, const char *reason);
  * `event=login ip= user= result=ok|fail|banned|tempfail` (never the
  * password) and, on success with relay.smtp_after_pop > 0, opens the
  * smtp_after_pop window for the IP. fn runs later, on the loop, unless the
- * session closes first. The caller should wipe pass after the call (it is
- * copied).
+ * session closes first; at most 30 s later (then TEMPFAIL, and a late
+ * answer of the directory is ignored). The caller should wipe pass after
+ * the call (it is copied; msess wipes its copies once sent).
  */
 void	msess_login(struct msess *c, const char *user, const char *pass,
 	    msess_login_fn fn, void *arg);

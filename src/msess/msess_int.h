@@ -42,6 +42,10 @@ struct msess {
 	struct msess		*next, *prev;	/* srv->sessions */
 };
 
+/* How long msess_login() waits for dird before MSESS_LOGIN_TEMPFAIL
+ * (30 s; tests shorten it). */
+extern unsigned msess_login_deadline_msec;
+
 /* Sends req to dird with c as the callback's argument; counts it so the
  * memory of c outlives the call. -1 when not taken (fn will not run). */
 int	msess_dir_call(struct msess *c, struct ipc_msg *req, ipc_reply_fn fn);

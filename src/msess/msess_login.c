@@ -19,12 +19,20 @@
  * allows 256; dird takes 320, ours). */
 #define MSESS_USER_MAX	320
 
+/* How long a login waits for dird (ours): then MSESS_LOGIN_TEMPFAIL, and
+ * the answer, should it still come, is ignored. A password check takes
+ * well under a second; dird stuck (its pool busy, its database locked)
+ * must not hold the session, its input paused, for ever. */
+unsigned msess_login_deadline_msec = 30 * 1000;
+
 struct msess_login_ctx {
 	struct msess	*c;
 	msess_login_fn	 fn;
 	void		*arg;
 	char		*user;		/* as given, for the log */
 	enum msess_login_rc rc;	/* when answered without dird */
+	struct event	*deadline;	/* while dird's answer is awaited */
+	bool		 overdue;	/* answered TEMPFAIL at the deadline */
 };
 
 static void
@@ -36,6 +44,8 @@ msess_login_log_ban(struct msess *c, const struct ipc_msg *reply)
 	struct tm tm;
 
 	ipc_msg_get_u64(reply, IK_EXPIRES, &expires);
+	if (expires == 0)
+		return;	/* banned already, not by this failure */
 	t = (time_t)expires;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -68,6 +78,13 @@ msess_login_done(void *arg, const struct ipc_msg *reply)
 	char *mailbox = NULL;
 
 	c->dir_pending--;
+	if (x->deadline != NULL)
+		event_free(x->deadline);
+	if (x->overdue) {
+		/* Too late: the session was answered TEMPFAIL already. */
+		msess_release(c);
+		goto out;
+	}
 	if (c->freed || c->closing) {
 		/* The session is gone: nobody to tell. */
 		c->login_pending = false;
@@ -107,6 +124,24 @@ out:
 	free(x);
 }
 
+/* dird has not answered within msess_login_deadline_msec. x stays for
+ * the answer (msess_login_done frees it), as does the memory of c. */
+static void
+msess_login_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct msess_login_ctx *x = arg;
+	struct msess *c = x->c;
+
+	(void)fd;
+	(void)what;
+	if (c->freed || c->closing)
+		return;	/* msess_login_done tells nobody */
+	x->overdue = true;
+	log_kv(&c->log, LOGL_ERROR, "directory_error", "detail",
+	    "no login answer from the directory in time", NULL);
+	msess_login_finish(x, MSESS_LOGIN_TEMPFAIL, NULL);
+}
+
 /* Answered without dird (bad input, or no directory): still later. */
 static void
 msess_login_local_cb(evutil_socket_t fd, short what, void *arg)
@@ -144,6 +179,7 @@ msess_login(struct msess *c, const char *user, const char *pass,
 	struct msess_login_ctx *x = xcalloc(1, sizeof(*x));
 	size_t ulen = strlen(user), plen = strlen(pass);
 	struct ipc_msg req;
+	int rc;
 
 	x->c = c;
 	x->fn = fn;
@@ -161,6 +197,19 @@ msess_login(struct msess *c, const char *user, const char *pass,
 	ipc_msg_add(&req, IK_PASS, pass, plen);
 	ipc_msg_add_str(&req, IK_IP, c->ip);
 	ipc_msg_add_u64(&req, IK_FLAGS, IPC_AUTH_MAILBOX);
-	if (c->srv->dir_call(c->srv->dir_arg, &req, msess_login_done, x) == -1)
+	rc = c->srv->dir_call(c->srv->dir_arg, &req, msess_login_done, x);
+	/* The request is encoded and sent (or queued, wiped once out:
+	 * ipc.c); nothing of the password stays here. */
+	explicit_bzero(&req, sizeof(req));
+	if (rc == -1) {
 		msess_login_local(x, MSESS_LOGIN_TEMPFAIL);
+	} else {
+		/* The answer never comes inside dir_call: x is still ours. */
+		struct timeval tv = { msess_login_deadline_msec / 1000,
+		    (msess_login_deadline_msec % 1000) * 1000 };
+
+		x->deadline = evtimer_new(c->srv->base, msess_login_deadline_cb, x);
+		if (x->deadline != NULL)
+			evtimer_add(x->deadline, &tv);
+	}
 }

@@ -36,6 +36,7 @@
 #include "core/tls.h"
 #include "ipc/ipc_proto.h"
 #include "msess/msess.h"
+#include "msess/msess_int.h"	/* msess_login_deadline_msec */
 
 #define LINE_MAX_TEST	4096
 
@@ -258,7 +259,8 @@ fake_fire(evutil_socket_t fd, short what, void *arg)
 }
 
 /* dird as msess sees it: IPCM_CONNECT -> g_connect_rc; IPCM_AUTH (must
- * be a mailbox login) -> "good": OK, "ban": BANNED, else AUTH_FAIL. */
+ * be a mailbox login) -> "good": OK, "ban": BANNED, "late": OK but only
+ * after 1.5 s (past the test's login deadline), else AUTH_FAIL. */
 static int
 fake_dir_call(void *arg, struct ipc_msg *req, ipc_reply_fn fn, void *fn_arg)
 {
@@ -283,6 +285,11 @@ fake_dir_call(void *arg, struct ipc_msg *req, ipc_reply_fn fn, void *fn_arg)
 		else if (pass->len == 4 && memcmp(pass->data, "good", 4) == 0) {
 			ipc_msg_add_u64(&r->m, IK_RC, IPCV_OK);
 			ipc_msg_add_str(&r->m, IK_USER, "carol@example.org");
+		} else if (pass->len == 4 && memcmp(pass->data, "late", 4) == 0) {
+			ipc_msg_add_u64(&r->m, IK_RC, IPCV_OK);
+			ipc_msg_add_str(&r->m, IK_USER, "carol@example.org");
+			later.tv_usec = 500000;
+			later.tv_sec = 1;
 		} else if (pass->len == 3 && memcmp(pass->data, "ban", 3) == 0) {
 			ipc_msg_add_u64(&r->m, IK_RC, IPCV_BANNED);
 			ipc_msg_add_u64(&r->m, IK_EXPIRES, 1);
@@ -322,6 +329,7 @@ server_run(int fd, enum cfg_service svc, SSL_CTX *tls)
 	if (log_open("msess.log", &err) == -1)
 		_exit(10);
 	config_defaults(&cfg);
+	msess_login_deadline_msec = 300;
 	g_base = event_base_new();
 	srv = (struct msrv){ .cfg = &cfg, .base = g_base, .tls = tls,
 	    .dir_call = fake_dir_call, .inotify_fd = -1 };
@@ -738,6 +746,33 @@ test_login(void **state)
 	assert_false(log_has("wrong-password"));
 }
 
+/* dird does not answer in time: the login answers TEMPFAIL at the
+ * deadline, the session goes on, and the late answer is ignored (no second
+ * callback, no login). */
+static void
+test_login_deadline(void **state)
+{
+	struct client cl;
+
+	(void)state;
+	client_start(&cl, SVC_IMAP, 0);
+	expect_line(&cl, "HELLO none");
+	client_send(&cl, "LOGIN late\r\nECHO next\r\n");
+	expect_line(&cl, "LOGIN tempfail -");
+	expect_line(&cl, "next");
+	nap_ms(1800);	/* the answer came meanwhile */
+	client_send(&cl, "ECHO after\r\n");
+	expect_line(&cl, "after");
+	client_send(&cl, "LOGIN good\r\n");
+	expect_line(&cl, "LOGIN ok carol@example.org");
+	client_send(&cl, "QUIT\r\n");
+	expect_line(&cl, "BYE");
+	client_end(&cl);
+	assert_true(log_has("event=login ip=127.0.0.1 user=Carol result=tempfail"));
+	assert_true(log_has("no login answer from the directory in time"));
+	assert_false(log_has("late"));
+}
+
 static void
 test_login_after_close_is_dropped(void **state)
 {
@@ -828,6 +863,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pause_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_full_drained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starttls_discards_pipelined,
 		    setup, teardown),

@@ -29,7 +29,6 @@
 #include "ipc/ipc_proto.h"
 #include "policy/route.h"
 #include "server/dird.h"
-#include "server/popwin.h"
 #include "store/maildir.h"
 
 #define DIRD_CLIENTS_MAX	256
@@ -54,9 +53,6 @@ struct dird {
 	struct buf		 rbuf;
 	struct log_ctx		 log;
 	bool			 stopping;
-	/* relay.smtp_after_pop: IPs with a recent POP3/IMAP login. In
-	 * memory only (docs/architecture.md): lost when dird restarts. */
-	struct popwin		*popwin;
 };
 
 static void
@@ -154,10 +150,13 @@ dird_client_status(struct dird *d, const char *ip, bool *trusted, bool *banned)
 	    DIR_TEMPFAIL)
 		return -1;
 	*banned = kind == ACCESS_BAN;
+	/* The smtp_after_pop window is in the database (written by the
+	 * dird of whichever generation took the login); a failed read just
+	 * does not trust. */
 	*trusted = kind == ACCESS_TRUST ||
 	    cidr_list_match(&d->cfg->relay.trusted_networks, (struct sockaddr *)&ss) ||
-	    (d->cfg->relay.smtp_after_pop > 0 && popwin_open_at(d->popwin, ip,
-	    now));
+	    directory_pop_window_check(d->dir, ip, now,
+	    d->cfg->relay.smtp_after_pop) == DIR_FOUND;
 	return 0;
 }
 
@@ -441,6 +440,8 @@ struct dird_auth {
 	char			*ip;
 	const struct config	*cfg;
 	bool			 mailbox;	/* IPC_AUTH_MAILBOX */
+	char			*key;		/* with OK: the record's address */
+	bool			 window_failed;	/* smtp_after_pop not recorded */
 	enum ipc_verdict	 rc;
 	int64_t			 expires;
 };
@@ -491,6 +492,8 @@ dird_auth_work(void *arg)
 	if (rc == DIR_FOUND) {
 		ok = password_verify(a->pass.data, a->pass.len, u.password_hash) &&
 		    u.enabled;
+		if (ok)
+			a->key = xstrdup(u.address);
 		dir_user_clear(&u);
 	} else {
 		/* Same cost for unknown users: the time tells nothing. */
@@ -500,6 +503,11 @@ dird_auth_work(void *arg)
 	}
 	if (ok) {
 		a->rc = IPCV_OK;
+		/* relay.smtp_after_pop: a durable write, as the failures are. */
+		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
+		    directory_pop_window_open(dird_thread_dir, a->ip, now,
+		    a->cfg->relay.smtp_after_pop) == -1)
+			a->window_failed = true;
 		return;
 	}
 	a->rc = IPCV_AUTH_FAIL;
@@ -524,20 +532,35 @@ dird_auth_done(void *arg)
 	ipc_msg_add_u64(&r, IK_RC, a->rc);
 	ipc_msg_add_u64(&r, IK_EXPIRES, (uint64_t)a->expires);
 	if (a->rc == IPCV_OK) {
-		/* The mailbox key: the user as found (lower case). */
-		ipc_msg_add_str(&r, IK_USER, a->user);
-		/* On the loop thread: the window table is the loop's alone. */
-		if (a->mailbox && a->cfg->relay.smtp_after_pop > 0 &&
-		    !a->c->dead && a->c->d->popwin != NULL)
-			popwin_open(a->c->d->popwin, a->ip, (int64_t)time(NULL),
-			    a->cfg->relay.smtp_after_pop);
+		/* The mailbox key: the user record's own address (what
+		 * deliveries use), not the name as typed. */
+		ipc_msg_add_str(&r, IK_USER, a->key != NULL ? a->key : a->user);
+		if (a->window_failed)
+			log_kv(&a->c->d->log, LOGL_ERROR, "directory_error",
+			    "detail", "smtp_after_pop window not recorded", NULL);
 	}
 	dird_reply(a->c, &r);
 	dird_client_unref(a->c);
 	free(a->user);
+	free(a->key);
 	free(a->ip);
 	buf_wipe(&a->pass);
 	free(a);
+}
+
+/* Is ip banned now (the access list, as at IPCM_CONNECT)? 1 yes, 0 no,
+ * -1 bad address or database error. */
+static int
+dird_auth_banned(struct dird *d, const char *ip)
+{
+	struct sockaddr_storage ss;
+	enum access_kind kind = ACCESS_NONE;
+
+	if (dird_sockaddr(ip, &ss) == -1 ||
+	    directory_access_check(d->dir, (struct sockaddr *)&ss,
+	    (int64_t)time(NULL), &kind) == DIR_TEMPFAIL)
+		return -1;
+	return kind == ACCESS_BAN;
 }
 
 static void
@@ -567,6 +590,21 @@ dird_auth(struct dird_client *c, const struct ipc_msg *m)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	c->refs++;
+	/* Banned since the connection was checked (a connection opened
+	 * before the ban must not keep guessing): BANNED without looking at
+	 * the password, IK_EXPIRES 0 (no new ban). */
+	switch (dird_auth_banned(c->d, a->ip)) {
+	case 1:
+		a->rc = IPCV_BANNED;
+		dird_auth_done(a);
+		return;
+	case -1:
+		a->rc = IPCV_TEMPFAIL;
+		dird_auth_done(a);
+		return;
+	default:
+		break;
+	}
 	pool_submit(c->d->pool, dird_auth_work, dird_auth_done, a);
 }
 
@@ -815,8 +853,6 @@ dird_run(const struct config *cfg, int ctl_fd)
 		return 1;
 	}
 	buf_init(&d.rbuf, IPC_MSG_MAX);
-	if (cfg->relay.smtp_after_pop > 0)
-		d.popwin = popwin_new(POPWIN_MAX);
 	d.pool = pool_new(d.base, 2, "dirpool");
 	evutil_make_socket_nonblocking(ctl_fd);
 	ev_ctl = event_new(d.base, ctl_fd, EV_READ | EV_PERSIST, dird_ctl_read, &d);
@@ -839,7 +875,6 @@ dird_run(const struct config *cfg, int ctl_fd)
 	event_free(ev_int);
 	event_free(ev_usr1);
 	directory_close(&d.dir);
-	popwin_free(&d.popwin);
 	buf_free(&d.rbuf);
 	event_base_free(d.base);
 	return 0;

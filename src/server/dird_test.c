@@ -357,6 +357,43 @@ test_auth_returns_mailbox_key(void **state)
 	assert_null(key);
 }
 
+/* A connection opened before the ban keeps no right to guess: IPCM_AUTH
+ * answers BANNED (IK_EXPIRES 0: no new ban) for a banned IP without
+ * checking the password, for SMTP AUTH and mailbox logins alike. */
+static void
+test_auth_banned_ip(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct ipc_msg req, reply;
+	char *key = NULL;
+
+	assert_int_equal(directory_access_add(f->d, ACCESS_BAN, "192.0.2.20",
+	    "test", (int64_t)time(NULL) + 3600, &err), 0);
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.20",
+	    IPC_AUTH_MAILBOX, &key), IPCV_BANNED);
+	assert_null(key);
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.20",
+	    0, NULL), IPCV_BANNED);
+	assert_int_equal(auth(f, "carol@example.org", "wrong", "192.0.2.20",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_BANNED);
+	ipc_msg_init(&req, IPCM_AUTH, 0);
+	ipc_msg_add_str(&req, IK_USER, "carol@example.org");
+	ipc_msg_add_str(&req, IK_PASS, CAROL_PASS);
+	ipc_msg_add_str(&req, IK_IP, "192.0.2.20");
+	call(f, &req, &reply);
+	assert_int_equal(u64(&reply, IK_RC), IPCV_BANNED);
+	assert_int_equal(u64(&reply, IK_EXPIRES), 0);
+	/* The guesses were not counted nor was the IP banned again; other
+	 * IPs are served. */
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.21",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_OK);
+	/* Lifted: served again. */
+	assert_int_equal(directory_access_remove(f->d, "192.0.2.20", &err), 0);
+	assert_int_equal(auth(f, "carol@example.org", CAROL_PASS, "192.0.2.20",
+	    IPC_AUTH_MAILBOX, NULL), IPCV_OK);
+}
+
 static void
 test_pop_window(void **state)
 {
@@ -403,6 +440,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_returns_mailbox_key,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_banned_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pop_window, setup_pop, teardown),
 		cmocka_unit_test_setup_teardown(test_pop_window_off, setup, teardown),
 	};

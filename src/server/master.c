@@ -4,6 +4,7 @@
  * to run_as before it touches a client or a mailbox.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -56,6 +57,7 @@ struct child {
 	unsigned	 index;		/* (m)worker index: its socket set */
 	unsigned	 slot;		/* conntrack slot */
 	bool		 retiring;	/* an older generation, draining */
+	bool		 hurried;	/* retiring, told to close now (SIGTERM) */
 	time_t		 started;
 	int		 ctl;		/* our end of its control socketpair */
 	struct event	*ctl_ev;	/* workers: directory connection requests */
@@ -90,6 +92,13 @@ struct master {
 	/* per worker index; [nworkers] = qmgr, [nworkers + 1] = dird,
 	 * [nworkers + 2 + i] = mailbox worker i */
 	unsigned		*backoff;
+	/* Session processes of the current generation not spawned for lack
+	 * of a conntrack slot: spawned as soon as a slot frees. */
+	struct master_pending {
+		enum child_kind	 kind;
+		unsigned	 index;
+	}			*pending;
+	size_t			 npending;
 	bool			 stopping;
 	struct timespec		 stop_started;	/* CLOCK_MONOTONIC */
 	struct event_base	*base;
@@ -402,21 +411,94 @@ master_log_flush(struct master *m)
 
 /*
  * In a mailbox worker, still root: data_dir/mail, made 0700 and owned by
- * run_as when missing (as the first delivery would make it).
+ * run_as when missing (as the first delivery would make it), becomes the
+ * working directory. Opened without following a symbolic link (a
+ * run_as that wrote one there would have root chown and root the worker
+ * in a directory of its choosing): the chown and the chdir go through
+ * that descriptor, and a link is refused.
  */
 static void
 master_mail_dir(struct master *m)
 {
-	if (mkdir("mail", 0700) == 0) {
-		if (m->privs.drop && chown("mail", m->privs.uid, m->privs.gid) == -1)
-			fatal("chown mail: %s", strerror(errno));
-	} else if (errno != EEXIST) {
+	bool made = false;
+	int fd;
+
+	if (mkdir("mail", 0700) == 0)
+		made = true;
+	else if (errno != EEXIST)
 		fatal("mkdir mail: %s", strerror(errno));
+	fd = open("mail", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		struct stat st;
+
+		if (errno == ELOOP || (lstat("mail", &st) == 0 &&
+		    S_ISLNK(st.st_mode)))
+			fatal("data_dir/mail is a symbolic link: refused (it must "
+			    "be a directory)");
+		fatal("open mail: %s", strerror(errno));
 	}
+	if (made && m->privs.drop &&
+	    fchown(fd, m->privs.uid, m->privs.gid) == -1)
+		fatal("chown mail: %s", strerror(errno));
+	if (fchdir(fd) == -1)
+		fatal("chdir mail: %s", strerror(errno));
+	close(fd);
 }
 
 static void master_spawn(struct master *m, enum child_kind kind,
     unsigned index);
+
+/*
+ * No conntrack slot for a session process of the current generation: the
+ * older generations still hold them (reloads in quick succession while
+ * clients keep sessions open). Remember the spawn, done once a slot frees
+ * (master_spawn_pending), and hurry the retiring session processes with
+ * SIGTERM: a mailbox worker closes its sessions now instead of after its
+ * grace; an SMTP worker answers 421 (nothing acknowledged is lost) rather
+ * than wait for clients that may keep a session alive with NOOPs.
+ */
+static void
+master_defer_spawn(struct master *m, enum child_kind kind, unsigned index)
+{
+	bool known = false;
+
+	for (size_t i = 0; i < m->npending; i++)
+		if (m->pending[i].kind == kind && m->pending[i].index == index)
+			known = true;
+	if (!known) {
+		m->pending = xrealloc(m->pending, (m->npending + 1) *
+		    sizeof(*m->pending));
+		m->pending[m->npending++] = (struct master_pending){
+		    .kind = kind, .index = index };
+	}
+	log_kv(&m->log, LOGL_WARN, "spawn_deferred", "kind",
+	    master_kind_names[kind], "reason", "no free slot", NULL);
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+
+		if (c->retiring && !c->hurried &&
+		    master_is_session_kind(c->kind)) {
+			c->hurried = true;
+			kill(c->pid, SIGTERM);
+		}
+	}
+}
+
+/* A slot may have freed: spawn what waits for one (in order). */
+static void
+master_spawn_pending(struct master *m)
+{
+	struct master_pending *p = m->pending;
+	size_t n = m->npending;
+
+	if (n == 0 || m->stopping)
+		return;
+	m->pending = NULL;
+	m->npending = 0;
+	for (size_t i = 0; i < n; i++)
+		master_spawn(m, p[i].kind, p[i].index);	/* may defer again */
+	free(p);
+}
 
 /* One mailbox worker per worker, when a POP3/IMAP listener exists. */
 static void
@@ -445,8 +527,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 		for (c.slot = 0; c.slot < nslots && m->slot_used[c.slot]; c.slot++)
 			;
 		if (c.slot == nslots) {
-			log_kv(&m->log, LOGL_ERROR, "spawn_failed", "reason",
-			    "no free slot", NULL);
+			master_defer_spawn(m, kind, index);
 			return;
 		}
 	}
@@ -511,9 +592,7 @@ master_spawn(struct master *m, enum child_kind kind, unsigned index)
 			/* A mailbox worker lives in data_dir/mail: the
 			 * mailboxes, nothing else. Its loop is made before the
 			 * chroot. */
-			master_mail_dir(m);
-			if (chdir("mail") == -1)
-				fatal("chdir mail: %s", strerror(errno));
+			master_mail_dir(m);	/* and chdir into it */
 			wbase = event_base_new();
 			if (wbase == NULL)
 				fatal("mworker: event_base_new failed");
@@ -664,6 +743,8 @@ master_sigchld(evutil_socket_t sig, short what, void *arg)
 	}
 	if (m->stopping && m->nchildren == 0)
 		event_base_loopbreak(m->base);
+	else
+		master_spawn_pending(m);
 }
 
 static void
@@ -745,6 +826,11 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < m->nchildren; i++)
 		m->children[i].retiring = true;
 	master_kill_all(m, SIGUSR1, false);
+	/* The new generation is spawned whole: what the previous one still
+	 * waited for is not wanted any more. */
+	free(m->pending);
+	m->pending = NULL;
+	m->npending = 0;
 	config_free(m->cfg);
 	free(m->cfg);
 	SSL_CTX_free(m->tls);
@@ -891,5 +977,6 @@ master_serve(struct config *cfg, const char *config_path, bool must_exist)
 	SSL_CTX_free(m.tls);
 	config_free(m.cfg);
 	free(m.cfg);
+	free(m.pending);
 	return 0;
 }

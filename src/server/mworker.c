@@ -20,6 +20,12 @@
 #include "server/mworker.h"
 
 #define MWORKER_TICK_MSEC	100
+/* A reload (SIGUSR1): the sessions left get this long to finish the
+ * command in progress (a POP3 client its QUIT), then they are told goodbye
+ * (IMAP "* BYE", POP3 "-ERR [SYS/TEMP]") and closed, so an old generation
+ * never outlives a reload by more than this (an IMAP IDLE never ends on
+ * its own). */
+#define MWORKER_GRACE_SEC	10
 
 struct mworker {
 	const struct mworker_args	*a;
@@ -28,6 +34,7 @@ struct mworker {
 	struct evconnlistener		**listeners;
 	size_t				 nlisteners;
 	struct event			*sig_term, *sig_int, *sig_usr1, *tick;
+	struct event			*grace;		/* retiring: then drain */
 	bool				 stopping;
 	struct dirconn			*dirc;
 };
@@ -99,6 +106,20 @@ mworker_tick(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(w->base);
 }
 
+/* The grace of a retiring worker is over: close what is left. */
+static void
+mworker_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct mworker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->srv.nsessions > 0)
+		log_kv(&w->srv.log, LOGL_INFO, "retire_drain", "detail",
+		    "reload grace over, closing the sessions left", NULL);
+	msess_server_drain(&w->srv);
+}
+
 static void
 mworker_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -113,9 +134,15 @@ mworker_signal(evutil_socket_t sig, short what, void *arg)
 	for (size_t i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i] != NULL)
 			evconnlistener_disable(w->listeners[i]);
-	/* SIGUSR1 (a reload): the sessions end at their own pace. */
-	if (sig == SIGTERM || sig == SIGINT)
+	/* SIGUSR1 (a reload): MWORKER_GRACE_SEC to finish, then closed. */
+	if (sig == SIGTERM || sig == SIGINT) {
+		evtimer_del(w->grace);
 		msess_server_drain(&w->srv);
+	} else if (!evtimer_pending(w->grace, NULL) && !w->srv.draining) {
+		struct timeval grace = { MWORKER_GRACE_SEC, 0 };
+
+		evtimer_add(w->grace, &grace);
+	}
 	evtimer_add(w->tick, &tv);	/* EV_PERSIST: until idle */
 }
 
@@ -164,6 +191,7 @@ mworker_run(const struct mworker_args *a)
 	w.sig_int = evsignal_new(w.base, SIGINT, mworker_signal, &w);
 	w.sig_usr1 = evsignal_new(w.base, SIGUSR1, mworker_signal, &w);
 	w.tick = event_new(w.base, -1, EV_PERSIST, mworker_tick, &w);
+	w.grace = evtimer_new(w.base, mworker_grace_over, &w);
 	event_add(w.sig_term, NULL);
 	event_add(w.sig_int, NULL);
 	event_add(w.sig_usr1, NULL);
@@ -180,6 +208,7 @@ mworker_run(const struct mworker_args *a)
 	event_free(w.sig_int);
 	event_free(w.sig_usr1);
 	event_free(w.tick);
+	event_free(w.grace);
 	event_base_free(w.base);
 	return 0;
 }

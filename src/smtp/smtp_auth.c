@@ -37,16 +37,18 @@ smtp_auth_checked(struct smtp_session *s, const struct ipc_msg *reply)
 		smtp_reply(s, 235, "2.7.0", "authentication successful");
 		break;
 	case IPCV_BANNED:
+		/* IK_EXPIRES 0: banned already (since the connect check), not
+		 * by this failure: no new ban to log. */
 		ipc_msg_get_u64(reply, IK_EXPIRES, &expires);
-		{
+		if (expires != 0) {
 			time_t t = (time_t)expires;
 			struct tm tm;
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			log_kv(&s->log, LOGL_WARN, "ban", "ip", s->ip, "reason",
+			    "auth failures", "expires", when, NULL);
 		}
-		log_kv(&s->log, LOGL_WARN, "ban", "ip", s->ip, "reason",
-		    "auth failures", "expires", when, NULL);
 		smtp_reply_raw(s, "421 4.7.0 too many authentication failures\r\n");
 		smtp_session_close(s, "banned");
 		break;

@@ -205,3 +205,141 @@ def test_connection_limits_count_smtp_and_mailbox_together(make_postern):
             break
         time.sleep(0.1)
     assert code == 220
+
+
+def test_reload_ends_old_sessions_after_grace(make_postern):
+    """A reload gives the old mailbox workers' sessions a grace (10 s,
+    mworker.c) to finish their command, then closes them: IMAP says BYE
+    (even in IDLE), POP3 -ERR [SYS/TEMP]; the old workers then exit."""
+    p = make_postern(mailbox=True,
+                     extra='limits = { command_timeout = "30m"; };')
+    old = wait_mailbox_workers(p, nworkers())
+    from conftest import PASSWORD
+    imap = p.mailbox_raw(p.imaps_port, tls=True)
+    assert imap.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("a OK")
+    assert imap.cmd("b SELECT INBOX").startswith("*")
+    while not imap.line().startswith("b OK"):
+        pass
+    pop = p.mailbox_raw(p.pop3_port)
+    p.reload()
+    p.wait_log("event=reload result=ok")
+    # Within the grace the sessions still answer; IMAP then waits in IDLE.
+    assert pop.cmd("CAPA").startswith("+OK")
+    while pop.line() != ".":
+        pass
+    assert imap.cmd("c IDLE").startswith("+")
+    start = time.time()
+    assert imap.closed(timeout=20)
+    assert "* BYE" in imap.buf.decode()
+    assert pop.closed(timeout=5)
+    assert pop.buf.startswith(b"-ERR [SYS/TEMP]")
+    assert time.time() - start < 15
+    deadline = time.time() + 10
+    while time.time() < deadline and set(old) & set(mailbox_workers(p)):
+        time.sleep(0.1)
+    assert not set(old) & set(mailbox_workers(p))
+
+
+def test_reloads_with_lingering_mailbox_sessions(make_postern):
+    """Reloads in quick succession with long-lived sessions (IDLE clients)
+    on every generation: the old generations' workers hold conntrack
+    slots (4 * nworkers + 2); when the new generation finds none free the
+    master defers the spawn, hurries the retiring mailbox workers and
+    spawns as soon as a slot frees. IMAP stays served throughout."""
+    p = make_postern(mailbox=True,
+                     extra='limits = { command_timeout = "30m"; '
+                           'connections_per_ip = 1000; };')
+    held = []
+    for gen in range(6):
+        for _ in range(8):
+            try:
+                held.append(p.mailbox_raw(p.imap_port))
+            except (OSError, ConnectionError) as e:
+                failed = [l for l in p.log_lines() if "spawn_" in l]
+                raise AssertionError(
+                    f"generation {gen}: IMAP no longer served ({e!r}); "
+                    f"{failed[:2]}")
+        before = sum("reload" in l and "result=ok" in l for l in p.log_lines())
+        p.reload()
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            n = sum("reload" in l and "result=ok" in l for l in p.log_lines())
+            if n > before:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+    failed = [l for l in p.log_lines() if "spawn_failed" in l]
+    assert not failed, failed[:3]
+    # Every generation's workers are back to one set, and a new client is
+    # served.
+    wait_mailbox_workers(p, nworkers(), timeout=20)
+    c = p.mailbox_raw(p.imap_port)
+    assert c.greeting.startswith("* OK")
+    c.close()
+    for h in held:
+        h.close()
+
+
+def test_login_on_connection_opened_before_ban(make_postern):
+    """A connection opened before its IP was banned cannot keep guessing:
+    dird answers a login from a banned IP BANNED without checking the
+    password (even the right one), for IMAP, POP3 and SMTP AUTH alike,
+    and the session is closed (IMAP BYE, POP3 -ERR, SMTP 421 4.7.0)."""
+    import base64
+    import smtplib
+    from conftest import PASSWORD, client_tls
+    p = make_postern(mailbox=True)
+    imap = p.mailbox_raw(p.imaps_port, tls=True, source="127.0.0.2")
+    pop = p.mailbox_raw(p.pop3s_port, tls=True, source="127.0.0.2")
+    smtp = smtplib.SMTP_SSL("127.0.0.1", p.submissions_port, timeout=10,
+                            context=client_tls(),
+                            source_address=("127.0.0.2", 0))
+    smtp.ehlo("client.example")
+    p.cli("access", "ban", "127.0.0.2", "--reason", "test")
+    assert imap.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("* BYE")
+    assert imap.closed()
+    assert pop.cmd("USER alice@example.org").startswith("+OK")
+    assert pop.cmd(f"PASS {PASSWORD}").startswith("-ERR")
+    assert pop.closed()
+    cred = base64.b64encode(f"\0alice@example.org\0{PASSWORD}".encode()).decode()
+    code, msg = smtp.docmd("AUTH", "PLAIN " + cred)
+    assert code == 421 and msg.startswith(b"4.7.0"), (code, msg)
+    logins = [l for l in p.log_lines() if "event=login ip=127.0.0.2" in l]
+    assert len(logins) == 3 and not any("result=ok" in l for l in logins), logins
+    # The ban was the CLI's: no new one is logged.
+    assert not [l for l in p.log_lines() if "event=ban " in l]
+    # Other clients still log in.
+    ok = p.mailbox_raw(p.imaps_port, tls=True)
+    assert ok.cmd(f'a LOGIN alice@example.org "{PASSWORD}"').startswith("a OK")
+    ok.close()
+
+
+def test_mail_dir_symlink_refused(make_postern, tmp_path):
+    """data_dir/mail is opened without following a symbolic link (the
+    mailbox worker, still root, chowns it and makes it its root): a link
+    there is refused with a clear message, and its target is left alone.
+    (The sandbox of dird and qmgr refuses it too: nothing runs.)"""
+    from conftest import BIN
+    p = make_postern(mailbox=True, start=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chmod(elsewhere, 0o755)
+    before = elsewhere.stat()
+    os.symlink(elsewhere, p.data_dir / "mail")
+    err = p.tmp / "stderr.log"
+    p.started = True
+    p.proc = subprocess.Popen(["timeout", "-s", "TERM", "120", BIN, "-c",
+                               str(p.conf), "serve"],
+                              stdout=subprocess.DEVNULL, stderr=open(err, "ab"),
+                              start_new_session=True)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if err.exists() and "data_dir/mail is a symbolic link: refused" in err.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("no refusal: " + err.read_text())
+    after = elsewhere.stat()
+    assert (after.st_uid, after.st_gid, after.st_mode) == \
+        (before.st_uid, before.st_gid, before.st_mode)
+    assert list(elsewhere.iterdir()) == []

@@ -747,6 +747,47 @@ def test_smtp_after_pop(make_pop3, window):
         assert code >= 500 and text[:5] == "5.7.1", text
 
 
+def wait_reload(p):
+    before = sum("event=reload result=ok" in l for l in p.log_lines())
+    p.reload()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if sum("event=reload result=ok" in l for l in p.log_lines()) > before:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no reload")
+
+
+def test_smtp_after_pop_survives_reload_and_restart(make_pop3):
+    """The window is in the database (dird writes it at the login): the
+    new generation's dird after a reload, and a restarted server, still
+    know it."""
+    p = make_pop3(extra='relay = { trusted_networks = []; smtp_after_pop = 600; };')
+    c = stls_client(p)
+    c.quit()
+    wait_reload(p)
+    code, text = relay_rcpt(p, ALICE)
+    assert (code, text[:5]) == (250, "2.1.5"), text
+    p.stop()
+    p.start()
+    code, text = relay_rcpt(p, ALICE)
+    assert (code, text[:5]) == (250, "2.1.5"), text
+
+
+def test_smtp_after_pop_login_on_old_generation(make_pop3):
+    """A login on a session of the previous generation (opened before the
+    reload, still in its grace) opens a window the new SMTP workers see."""
+    p = make_pop3(extra='relay = { trusted_networks = []; smtp_after_pop = 600; };')
+    c = pop3s_client(p, login=False)
+    wait_reload(p)
+    assert relay_rcpt(p, OUTSIDER)[0] == 554
+    c.user(BOB)
+    c.pass_(PASSWORD)
+    c.quit()
+    code, text = relay_rcpt(p, ALICE)
+    assert (code, text[:5]) == (250, "2.1.5"), text
+
+
 def test_failed_login_opens_no_window(make_pop3):
     p = make_pop3(extra='relay = { trusted_networks = []; smtp_after_pop = 60; };')
     c = stls_client(p, login=False)
