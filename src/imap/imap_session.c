@@ -455,7 +455,8 @@ imap_session_timeout(void *p)
 {
 	struct imap_session *s = p;
 
-	imap_untagged(s, "BYE Autologout; idle for too long");
+	if (s->fetch == NULL)	/* not inside a literal: see shutdown */
+		imap_untagged(s, "BYE Autologout; idle for too long");
 	imap_session_close(s, "timeout");
 }
 
@@ -464,7 +465,11 @@ imap_session_shutdown(void *p)
 {
 	struct imap_session *s = p;
 
-	imap_untagged(s, "BYE Server shutting down");
+	/* A FETCH may be in the middle of a literal: a BYE there would be
+	 * read as message bytes. Close without it (RFC 3501 7.1.5: BYE is
+	 * sent when possible). */
+	if (s->fetch == NULL)
+		imap_untagged(s, "BYE Server shutting down");
 	imap_session_close(s, "shutdown");
 }
 
