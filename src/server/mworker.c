@@ -17,6 +17,7 @@
 #include "msess/msess.h"
 #include "pop3/pop3_session.h"
 #include "server/dirconn.h"
+#include "server/listenset.h"
 #include "server/mworker.h"
 
 #define MWORKER_TICK_MSEC	100
@@ -28,65 +29,28 @@
 #define MWORKER_GRACE_SEC	10
 
 struct mworker {
-	const struct mworker_args	*a;
 	struct event_base		*base;
 	struct msrv			 srv;
-	struct evconnlistener		**listeners;
-	size_t				 nlisteners;
+	struct listenset		 ls;		/* sockets, limits, dird */
 	struct event			*sig_term, *sig_int, *sig_usr1, *tick;
 	struct event			*grace;		/* retiring: then drain */
 	bool				 stopping;
-	struct dirconn			*dirc;
 };
 
-static int
-mworker_admit(void *arg, const struct sockaddr *peer)
-{
-	struct mworker *w = arg;
-
-	return conntrack_acquire(w->a->ct, w->a->slot, peer,
-	    w->a->cfg->limits.connections, w->a->cfg->limits.connections_per_ip);
-}
-
 static void
-mworker_closed(void *arg, const struct sockaddr *peer)
+mworker_accept(void *arg, const struct cfg_listen *cl, int fd,
+    const struct sockaddr *sa, socklen_t salen)
 {
 	struct mworker *w = arg;
 
-	conntrack_release(w->a->ct, w->a->slot, peer);
-}
-
-static int
-mworker_dir_call(void *arg, struct ipc_msg *req, ipc_reply_fn fn, void *fn_arg)
-{
-	struct mworker *w = arg;
-
-	dirconn_call(w->dirc, req, fn, fn_arg);
-	return 0;
-}
-
-static void
-mworker_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
-{
-	struct mworker *w = arg;
-	const struct cfg_listen *cl = NULL;
-
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] == l)
-			cl = &w->a->cfg->listen[i];
-	if (cl == NULL || w->stopping) {
-		close(fd);
-		return;
-	}
 	switch (cl->service) {
 	case SVC_POP3:
 	case SVC_POP3S:
-		msess_start(&w->srv, &pop3_proto, cl, fd, sa, (socklen_t)salen);
+		msess_start(&w->srv, &pop3_proto, cl, fd, sa, salen);
 		break;
 	case SVC_IMAP:
 	case SVC_IMAPS:
-		msess_start(&w->srv, &imap_proto, cl, fd, sa, (socklen_t)salen);
+		msess_start(&w->srv, &imap_proto, cl, fd, sa, salen);
 		break;
 	default:
 		close(fd);	/* SMTP belongs to the session workers */
@@ -130,10 +94,8 @@ mworker_signal(evutil_socket_t sig, short what, void *arg)
 	w->stopping = true;
 	/* The connection held stays (logins of the sessions left); no new
 	 * one is asked for. */
-	dirconn_stop(w->dirc);
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] != NULL)
-			evconnlistener_disable(w->listeners[i]);
+	dirconn_stop(w->ls.dirc);
+	listenset_stop(&w->ls);
 	/* SIGUSR1 (a reload): MWORKER_GRACE_SEC to finish, then closed. */
 	if (sig == SIGTERM || sig == SIGINT) {
 		evtimer_del(w->grace);
@@ -160,7 +122,7 @@ mworker_free_watch_state(struct msrv *srv)
 int
 mworker_run(const struct mworker_args *a)
 {
-	struct mworker w = { .a = a };
+	struct mworker w = { 0 };
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -168,25 +130,18 @@ mworker_run(const struct mworker_args *a)
 	if (w.base == NULL)
 		fatal("event_base_new failed");
 	w.srv = (struct msrv){ .cfg = a->cfg, .base = w.base, .tls = a->tls,
-	    .dir_call = mworker_dir_call, .dir_arg = &w,
-	    .admit = mworker_admit, .admit_arg = &w,
-	    .closed = mworker_closed, .closed_arg = &w, .inotify_fd = -1 };
+	    .dir_call = listenset_dir_call, .dir_arg = &w.ls,
+	    .admit = listenset_admit, .admit_arg = &w.ls,
+	    .closed = listenset_closed, .closed_arg = &w.ls, .inotify_fd = -1 };
 	w.srv.log.service = "mworker";
-	w.dirc = dirconn_new(w.base, a->ctl_fd);
-	dirconn_first(w.dirc);
-	if (!dirconn_ready(w.dirc))
+	w.ls.ct = a->ct;
+	w.ls.slot = a->slot;
+	w.ls.dirc = dirconn_new(w.base, a->ctl_fd);
+	dirconn_first(w.ls.dirc);
+	if (!dirconn_ready(w.ls.dirc))
 		log_kv(&w.srv.log, LOGL_ERROR, "directory_error", "detail",
 		    "no connection to the directory process yet", NULL);
-	w.nlisteners = a->cfg->nlisten;
-	w.listeners = xcalloc(w.nlisteners ? w.nlisteners : 1, sizeof(*w.listeners));
-	for (size_t i = 0; i < w.nlisteners; i++) {
-		if (a->listen_fds[i] == -1)
-			continue;
-		w.listeners[i] = evconnlistener_new(w.base, mworker_accept, &w,
-		    LEV_OPT_CLOSE_ON_FREE, -1, a->listen_fds[i]);
-		if (w.listeners[i] == NULL)
-			fatal("evconnlistener_new failed");
-	}
+	listenset_open(&w.ls, w.base, a->cfg, a->listen_fds, mworker_accept, &w);
 	w.sig_term = evsignal_new(w.base, SIGTERM, mworker_signal, &w);
 	w.sig_int = evsignal_new(w.base, SIGINT, mworker_signal, &w);
 	w.sig_usr1 = evsignal_new(w.base, SIGUSR1, mworker_signal, &w);
@@ -198,11 +153,8 @@ mworker_run(const struct mworker_args *a)
 
 	event_base_dispatch(w.base);
 
-	for (size_t i = 0; i < w.nlisteners; i++)
-		if (w.listeners[i] != NULL)
-			evconnlistener_free(w.listeners[i]);
-	free(w.listeners);
-	dirconn_free(&w.dirc);
+	listenset_free(&w.ls);
+	dirconn_free(&w.ls.dirc);
 	mworker_free_watch_state(&w.srv);
 	event_free(w.sig_term);
 	event_free(w.sig_int);

@@ -20,6 +20,7 @@
 #include "queue/queue.h"
 #include "filter/filter_conn.h"
 #include "server/dirconn.h"
+#include "server/listenset.h"
 #include "server/worker.h"
 #include "smtp/smtp_session.h"
 
@@ -27,30 +28,11 @@ struct worker {
 	const struct worker_args	*a;
 	struct event_base		*base;
 	struct smtp_server		 smtp;
-	struct evconnlistener		**listeners;
-	size_t				 nlisteners;
+	struct listenset		 ls;		/* sockets, limits, dird */
 	struct event			*sig_term, *sig_int, *sig_usr1, *tick;
 	bool				 stopping;
 	struct log_ctx			 log;
-	struct dirconn			*dirc;		/* to the directory process */
 };
-
-static int
-worker_admit(void *arg, const struct sockaddr *peer)
-{
-	struct worker *w = arg;
-
-	return conntrack_acquire(w->a->ct, w->a->slot, peer,
-	    w->a->cfg->limits.connections, w->a->cfg->limits.connections_per_ip);
-}
-
-static void
-worker_closed(void *arg, const struct sockaddr *peer)
-{
-	struct worker *w = arg;
-
-	conntrack_release(w->a->ct, w->a->slot, peer);
-}
 
 static void
 worker_queued(void *arg, const char *id)
@@ -63,47 +45,21 @@ worker_queued(void *arg, const char *id)
 		log_kv(&w->log, LOGL_DEBUG, "notify_failed", "queue_id", id, NULL);
 }
 
-static int
-worker_dir_call(void *arg, struct ipc_msg *req, ipc_reply_fn fn, void *fn_arg)
-{
-	struct worker *w = arg;
-
-	dirconn_call(w->dirc, req, fn, fn_arg);
-	return 0;
-}
-
 static void
-worker_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+worker_accept(void *arg, const struct cfg_listen *cl, int fd,
+    const struct sockaddr *sa, socklen_t salen)
 {
 	struct worker *w = arg;
-	const struct cfg_listen *cl = NULL;
 
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] == l)
-			cl = &w->a->cfg->listen[i];
-	if (cl == NULL || w->stopping) {
-		close(fd);
-		return;
-	}
 	switch (cl->service) {
 	case SVC_SMTP:
 	case SVC_SUBMISSION:
 	case SVC_SUBMISSIONS:
-		smtp_session_start(&w->smtp, cl, fd, sa, (socklen_t)salen);
+		smtp_session_start(&w->smtp, cl, fd, sa, salen);
 		break;
 	default:
-		close(fd);	/* POP3 and IMAP arrive with a later issue */
+		close(fd);	/* POP3 and IMAP: the mailbox workers' */
 		break;
-	}
-}
-
-static void
-worker_stop_listening(struct worker *w)
-{
-	for (size_t i = 0; i < w->nlisteners; i++) {
-		if (w->listeners[i] != NULL)
-			evconnlistener_disable(w->listeners[i]);
 	}
 }
 
@@ -128,8 +84,8 @@ worker_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	w->stopping = true;
-	dirconn_stop(w->dirc);
-	worker_stop_listening(w);
+	dirconn_stop(w->ls.dirc);
+	listenset_stop(&w->ls);
 	if (sig == SIGTERM || sig == SIGINT)
 		smtp_server_drain(&w->smtp);
 	evtimer_add(w->tick, &tv);	/* EV_PERSIST: every 100 ms until idle */
@@ -171,28 +127,21 @@ worker_run(const struct worker_args *a)
 		fatal("event_base_new failed");
 	w.smtp = (struct smtp_server){ .cfg = a->cfg, .base = w.base, .tls = a->tls,
 	    .dns = a->dns, .feps = &worker_feps,
-	    .queued = worker_queued, .queued_arg = &w, .admit = worker_admit,
-	    .admit_arg = &w, .closed = worker_closed, .closed_arg = &w,
-	    .dir_call = worker_dir_call, .dir_arg = &w };
-	w.dirc = dirconn_new(w.base, a->ctl_fd);
+	    .queued = worker_queued, .queued_arg = &w, .admit = listenset_admit,
+	    .admit_arg = &w.ls, .closed = listenset_closed, .closed_arg = &w.ls,
+	    .dir_call = listenset_dir_call, .dir_arg = &w.ls };
+	w.ls.ct = a->ct;
+	w.ls.slot = a->slot;
+	w.ls.dirc = dirconn_new(w.base, a->ctl_fd);
 	/* Unix filter sockets are out of the chroot: the master connects
 	 * them; its answers arrive on the socket dirconn reads. */
 	filter_conn_set_broker(w.base, a->ctl_fd);
-	dirconn_first(w.dirc);
-	if (!dirconn_ready(w.dirc))
+	dirconn_first(w.ls.dirc);
+	if (!dirconn_ready(w.ls.dirc))
 		log_kv(&w.log, LOGL_ERROR, "directory_error", "detail",
 		    "no connection to the directory process yet", NULL);
 	w.smtp.committer = queue_committer_new(w.base);
-	w.nlisteners = a->cfg->nlisten;
-	w.listeners = xcalloc(w.nlisteners ? w.nlisteners : 1, sizeof(*w.listeners));
-	for (size_t i = 0; i < w.nlisteners; i++) {
-		if (a->listen_fds[i] == -1)
-			continue;
-		w.listeners[i] = evconnlistener_new(w.base, worker_accept, &w,
-		    LEV_OPT_CLOSE_ON_FREE, -1, a->listen_fds[i]);
-		if (w.listeners[i] == NULL)
-			fatal("evconnlistener_new failed");
-	}
+	listenset_open(&w.ls, w.base, a->cfg, a->listen_fds, worker_accept, &w);
 	w.sig_term = evsignal_new(w.base, SIGTERM, worker_signal, &w);
 	w.sig_int = evsignal_new(w.base, SIGINT, worker_signal, &w);
 	w.sig_usr1 = evsignal_new(w.base, SIGUSR1, worker_signal, &w);
@@ -203,12 +152,9 @@ worker_run(const struct worker_args *a)
 
 	event_base_dispatch(w.base);
 
-	for (size_t i = 0; i < w.nlisteners; i++)
-		if (w.listeners[i] != NULL)
-			evconnlistener_free(w.listeners[i]);
-	free(w.listeners);
+	listenset_free(&w.ls);
 	queue_committer_free(&w.smtp.committer);
-	dirconn_free(&w.dirc);
+	dirconn_free(&w.ls.dirc);
 	filter_conn_set_broker(NULL, -1);
 	event_free(w.sig_term);
 	event_free(w.sig_int);
