@@ -406,8 +406,7 @@ mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry, int *lockfd)
 	if (*lockfd == -1)
 		*lockfd = mbox_ul_lock(&m->ul, LOCK_EX);
 	else
-		while (flock(*lockfd, LOCK_EX) == -1 && errno == EINTR)
-			;
+		(void)mbox_ul_upgrade(&m->ul, lockfd);
 	name = mbox_find_in_cur(m->dir_cur, msg->base);
 	if (name == NULL)
 		return NULL;

@@ -128,6 +128,10 @@ void	mbox_ul_free(struct mbox_ul *ul);
 /* Opens (creating) and flocks the current file (op LOCK_EX or LOCK_SH).
  * The fd, or -1 (errno). */
 int	mbox_ul_lock(struct mbox_ul *ul, int op);
+/* Converts *fdp (LOCK_SH) to LOCK_EX on the file that is current at the
+ * path: when it was replaced while the lock was dropped, *fdp is closed
+ * and replaced by a fresh mbox_ul_lock(LOCK_EX) (-1 on failure). 0/-1. */
+int	mbox_ul_upgrade(struct mbox_ul *ul, int *fdp);
 /*
  * Under LOCK_EX: reads the lines added since the last call (everything
  * when the file is new to us). A missing or bad first line gets a new

@@ -16,6 +16,9 @@
  * 3. A file in new/ whose base is already in cur/ (another tool, a message
  *    restored by hand): the new/ -> cur/ rename() replaces the cur/ file,
  *    whose contents are lost.
+ * 5a-f. Second review of the store (wip/storemem): lock upgrade on a
+ *    replaced uid list, partial append, fsync of cur/, UIDVALIDITY stamp,
+ *    symlinked folders, special folders at the first login only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,7 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+#include <sys/resource.h>
+
 #include "store/mbox.h"
+#include "store/mbox_int.h"
 
 #define ROOT	"example.org/bob"
 #define UL	ROOT "/" MBOX_UIDLIST
@@ -202,6 +209,31 @@ test_rename_keeps_children_reachable(void **state)
 	assert_int_equal(found, MBOX_DEPTH_MAX);
 }
 
+/* 5a: a shared lock upgraded to exclusive is on the current uid list,
+ * even when the file was replaced while flock() had dropped it. */
+static void
+test_upgrade_checks_current_file(void **state)
+{
+	struct mbox_ul ul;
+	struct stat a, b;
+	int fd;
+
+	(void)state;
+	mbox_ul_init(&ul, ROOT);
+	fd = mbox_ul_lock(&ul, LOCK_SH);
+	assert_true(fd >= 0);
+	/* Another process rewrites the list (tmp, rename) meanwhile. */
+	write_file(UL ".new", "V1 N1\n");
+	assert_int_equal(rename(UL ".new", UL), 0);
+	assert_int_equal(mbox_ul_upgrade(&ul, &fd), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(UL, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	close(fd);
+	mbox_ul_free(&ul);
+}
+
 int
 main(void)
 {
@@ -214,6 +246,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rename_keeps_children_reachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_checks_current_file,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,25 @@ mbox_ul_lock(struct mbox_ul *ul, int op)
 	return -1;
 }
 
+int
+mbox_ul_upgrade(struct mbox_ul *ul, int *fdp)
+{
+	struct stat a, b;
+
+	/* flock() converts by dropping the shared lock first: the file may
+	 * have been replaced (rewritten) meanwhile. */
+	while (flock(*fdp, LOCK_EX) == -1)
+		if (errno != EINTR)
+			goto fresh;
+	if (fstat(*fdp, &a) == 0 && stat(ul->path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+fresh:
+	close(*fdp);
+	*fdp = mbox_ul_lock(ul, LOCK_EX);
+	return *fdp == -1 ? -1 : 0;
+}
+
 uint32_t
 mbox_ul_uidnext(const struct mbox_ul *ul)
 {
