@@ -234,6 +234,43 @@ test_upgrade_checks_current_file(void **state)
 	mbox_ul_free(&ul);
 }
 
+/* 5b: a failed append (here a file size limit) leaves no partial line. */
+static void
+test_failed_append_truncates(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_ul ul;
+	struct rlimit old, lim;
+	struct stat st;
+	char base[200];
+	char *bases[1] = { base };
+	uint64_t vs[1] = { 10 };
+	uint32_t uid;
+	bool reset;
+	int fd;
+
+	mbox_ul_init(&ul, ROOT);
+	fd = mbox_ul_lock(&ul, LOCK_EX);
+	assert_true(fd >= 0);
+	assert_int_equal(mbox_ul_read(f->u, &ul, &fd, &reset, NULL, NULL), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	memset(base, 'x', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 20;	/* the line is longer */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(mbox_ul_append(&ul, fd, bases, vs, 1, &uid), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	/* Fails as reviewed: 20 bytes of a line stay. */
+	assert_int_equal(stat(UL, &st), 0);
+	assert_int_equal(st.st_size, ul.size);
+	close(fd);
+	mbox_ul_free(&ul);
+}
+
 int
 main(void)
 {
@@ -247,6 +284,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_rename_keeps_children_reachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_checks_current_file,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_append_truncates,
 		    setup, teardown),
 	};
 

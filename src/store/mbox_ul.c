@@ -244,9 +244,16 @@ mbox_ul_append(struct mbox_ul *ul, int fd, char *const *bases,
 	}
 	if (b.overflowed ||
 	    pwrite(fd, b.data, b.len, ul->size) != (ssize_t)b.len ||
-	    fdatasync(fd) == -1)
+	    fdatasync(fd) == -1) {
+		/* No partial line stays (disk full, a file size limit): the
+		 * next append would write after it. Best effort; errno kept. */
+		int saved = errno;
+
+		if (ftruncate(fd, ul->size) == -1)
+			(void)0;	/* the next append truncates the tail */
+		errno = saved;
 		rc = -1;
-	else {
+	} else {
 		ul->size += (off_t)b.len;
 		ul->off = ul->size;
 		ul->st.last_uid = next + (uint32_t)(n - 1);
