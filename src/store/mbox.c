@@ -513,6 +513,9 @@ mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags)
 		return -1;
 	rc = mbox_set_flags_locked(m, &m->msgs[idx], flags, &fd);
 	close(fd);
+	/* The rename durable before the client's OK. */
+	if (rc == 0 && mbox_fsync_dir(m->dir, "cur") == -1)
+		rc = -1;
 	if (rc == 1)
 		m->msgs[idx].gone = true;
 	return rc;
@@ -581,6 +584,7 @@ int
 mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 {
 	bool *del;
+	size_t n = 0;
 	int fd, rc = 0;
 
 	if (m->read_only)
@@ -600,8 +604,12 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 			del[i] = true;
 		else
 			rc = -1;
+		n++;
 	}
 	close(fd);
+	/* The unlinks durable before the client's OK: once per call. */
+	if (n > 0 && mbox_fsync_dir(m->dir, "cur") == -1)
+		rc = -1;
 	mbox_ents_compact(m);
 	mbox_view_remove(m, del, ch);
 	free(del);
@@ -611,7 +619,7 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 size_t
 mbox_delete(struct mbox *m, const bool *del)
 {
-	size_t failed = 0;
+	size_t failed = 0, n = 0;
 	int fd;
 
 	if (m->read_only)
@@ -629,8 +637,13 @@ mbox_delete(struct mbox *m, const bool *del)
 			m->msgs[i].gone = true;
 		else
 			failed++;
+		n++;
 	}
 	close(fd);
+	/* Durable before QUIT's +OK: a crash must not hand these to the
+	 * client again. Once per call. */
+	if (n > 0 && mbox_fsync_dir(m->dir, "cur") == -1)
+		failed = n;
 	mbox_ents_compact(m);
 	return failed;
 }

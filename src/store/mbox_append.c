@@ -130,6 +130,8 @@ out:
 	return rc;
 }
 
+unsigned long mbox_dir_fsyncs;
+
 int
 mbox_fsync_dir(const char *dir, const char *sub)
 {
@@ -137,6 +139,7 @@ mbox_fsync_dir(const char *dir, const char *sub)
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
 
 	free(p);
+	mbox_dir_fsyncs++;
 	if (fd != -1) {
 		rc = fsync(fd);
 		close(fd);
@@ -423,6 +426,9 @@ mbox_move(struct mbox *m, const uint32_t *idx, size_t n, const char *dest,
 		    mbox_unlink_locked(m, &m->msgs[idx[i]], &fd) == 0)
 			del[idx[i]] = true;
 	close(fd);
+	/* The unlinks made durable before MOVE's OK (once per call). */
+	if (n > 0)
+		(void)mbox_fsync_dir(m->dir, "cur");
 	mbox_ents_compact(m);
 	mbox_view_remove(m, del, ch);
 	free(del);

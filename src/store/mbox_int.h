@@ -156,8 +156,10 @@ bool	mbox_ul_wants_rewrite(const struct mbox_ul *ul, size_t live);
 int	mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
 	    size_t n);
 
-/* mbox_append.c: fsync of dir/sub (a rename there made durable). */
+/* mbox_append.c: fsync of dir/sub (a rename there made durable).
+ * mbox_dir_fsyncs counts the calls (for the unit tests). */
 int	mbox_fsync_dir(const char *dir, const char *sub);
+extern unsigned long mbox_dir_fsyncs;
 
 /* mbox_sync.c */
 int	mbox_sync_disk(struct mbox *m, bool force);

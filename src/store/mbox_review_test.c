@@ -271,6 +271,47 @@ test_failed_append_truncates(void **state)
 	mbox_ul_free(&ul);
 }
 
+/* 5c: expunge, POP3 UPDATE, flag changes and MOVE fsync cur/ once per
+ * call (not per message) before they return. */
+static void
+test_changes_fsync_cur_once(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox *m;
+	bool del[3] = { true, true, false };
+	uint32_t idx[1] = { 0 }, uv, uids[1];
+	struct mbox_changes ch = { 0 };
+	unsigned long before;
+
+	write_file(ROOT "/new/1700000010.M1P1Q1.host", "a\n");
+	write_file(ROOT "/new/1700000011.M1P1Q1.host", "b\n");
+	write_file(ROOT "/new/1700000012.M1P1Q1.host", "c\n");
+	write_file(ROOT "/new/1700000013.M1P1Q1.host", "d\n");
+	m = mbox_open(f->u, "INBOX", false, f->err, sizeof(f->err));
+	assert_non_null(m);
+	assert_int_equal(mbox_count(m), 4);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	assert_int_equal(mbox_set_flags(m, 1, MBOX_F_DELETED), 0);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_expunge(m, NULL, &ch), 0);
+	assert_int_equal(ch.nexpunged, 2);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	mbox_changes_clear(&ch);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_move(m, idx, 1, "Trash", &uv, uids, &ch,
+	    f->err, sizeof(f->err)), 0);
+	/* Trash's cur/ for the copy, then ours once for the unlink. */
+	assert_true(mbox_dir_fsyncs >= before + 2);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_count(m), 1);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_delete(m, del), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	mbox_close(&m);
+}
+
 int
 main(void)
 {
@@ -286,6 +327,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upgrade_checks_current_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_append_truncates,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_fsync_cur_once,
 		    setup, teardown),
 	};
 
