@@ -312,6 +312,33 @@ test_changes_fsync_cur_once(void **state)
 	mbox_close(&m);
 }
 
+/* 5d: the UIDVALIDITY stamp is written in place, durably, and replaces a
+ * longer old value entirely. */
+static void
+test_uidvalidity_stamp_durable(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64] = "";
+	unsigned long before;
+	uint32_t v;
+	int fd;
+
+	unlink(ROOT "/" MBOX_UIDVALIDITY_FILE);
+	before = mbox_dir_fsyncs;
+	v = mbox_user_uidvalidity(f->u, 0);
+	/* A new stamp file: its directory entry synced too. */
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	write_file(ROOT "/" MBOX_UIDVALIDITY_FILE, "5\n\n\n\n\n\n\n\n\n\n\n\n\n");
+	v = mbox_user_uidvalidity(f->u, 0);
+	fd = open(ROOT "/" MBOX_UIDVALIDITY_FILE, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	assert_int_equal(strtoul(buf, NULL, 10), v);
+	assert_int_equal(strlen(buf), strcspn(buf, "\n") + 1);
+	assert_true(mbox_user_uidvalidity(f->u, 0) > v);
+}
+
 int
 main(void)
 {
@@ -329,6 +356,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_append_truncates,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_fsync_cur_once,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity_stamp_durable,
 		    setup, teardown),
 	};
 
