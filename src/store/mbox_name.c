@@ -91,15 +91,39 @@ mbox_folder_dir(const struct mbox_user *u, const char *name)
 	return out;
 }
 
-bool
-mbox_is_maildir(const char *dir)
+/* A real directory, not a symlink to one (lstat). */
+static bool
+mbox_is_dir(const char *dir, const char *sub)
 {
-	char *p = xasprintf("%s/cur", dir);
+	char *p = sub == NULL ? xstrdup(dir) : xasprintf("%s/%s", dir, sub);
 	struct stat st;
-	bool ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	bool ok = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 
 	free(p);
 	return ok;
+}
+
+/* dir/sub is absent, or a directory that is no symlink. */
+static bool
+mbox_no_link(const char *dir, const char *sub)
+{
+	char *p = xasprintf("%s/%s", dir, sub);
+	struct stat st;
+	bool ok = lstat(p, &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
+
+	free(p);
+	return ok;
+}
+
+/* dir and its cur/ are directories, neither a symlink, and new/ and tmp/
+ * if present are no symlinks either: a symlink planted in the root (to
+ * another user's Maildir, to /etc) is neither listed nor opened. The
+ * path's parents (the root given) are followed as they are. */
+bool
+mbox_is_maildir(const char *dir)
+{
+	return mbox_is_dir(dir, NULL) && mbox_is_dir(dir, "cur") &&
+	    mbox_no_link(dir, "new") && mbox_no_link(dir, "tmp");
 }
 
 /* dir with new/ and cur/ before tmp/ (a delivery that finds tmp/ must find

@@ -339,6 +339,37 @@ test_uidvalidity_stamp_durable(void **state)
 	assert_true(mbox_user_uidvalidity(f->u, 0) > v);
 }
 
+/* 5e: a folder that is a symlink (here to another user's Maildir), or
+ * whose cur/ is one, is neither listed nor opened. */
+static void
+test_symlinked_folder_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_user *eve;
+	struct mbox_folder_info *v;
+	size_t n;
+
+	eve = mbox_user_open("example.org/eve", f->err, sizeof(f->err));
+	assert_non_null(eve);
+	write_file("example.org/eve/new/1700000020.M1P1Q1.host", "secret\n");
+	assert_int_equal(symlink("../eve", ROOT "/.Other"), 0);
+	assert_int_equal(mkdir(ROOT "/.Half", 0700), 0);
+	assert_int_equal(mkdir(ROOT "/.Half/new", 0700), 0);
+	assert_int_equal(mkdir(ROOT "/.Half/tmp", 0700), 0);
+	assert_int_equal(symlink("../../eve/cur", ROOT "/.Half/cur"), 0);
+	assert_false(mbox_folder_exists(f->u, "Other"));
+	assert_false(mbox_folder_exists(f->u, "Half"));
+	assert_null(mbox_open(f->u, "Other", true, f->err, sizeof(f->err)));
+	assert_null(mbox_open(f->u, "Half", false, f->err, sizeof(f->err)));
+	assert_int_equal(mbox_folder_list(f->u, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(v[i].name, "Other");
+		assert_string_not_equal(v[i].name, "Half");
+	}
+	mbox_folder_list_free(v, n);
+	mbox_user_close(&eve);
+}
+
 int
 main(void)
 {
@@ -358,6 +389,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changes_fsync_cur_once,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uidvalidity_stamp_durable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_folder_refused,
 		    setup, teardown),
 	};
 
