@@ -677,18 +677,39 @@ mbox_folder_status(struct mbox_user *u, const char *name,
 	return 0;
 }
 
+/*
+ * First login only (SPEC 3): the special folders are made (and
+ * subscribed) when the root has no MBOX_INITIALIZED marker yet, then the
+ * marker is written; a user who deletes Junk later does not get it back.
+ * A root made by a delivery before the first login has no marker either.
+ */
 int
 mbox_user_setup(struct mbox_user *u, char *err, size_t errlen)
 {
+	char *p = xasprintf("%s/%s", u->root, MBOX_INITIALIZED);
+	struct stat st;
+	int fd;
+
+	if (lstat(p, &st) == 0) {
+		free(p);
+		return 0;
+	}
 	for (size_t i = 0; i < MBOX_NSPECIALS; i++) {
 		const char *name = mbox_specials[i].name;
 
 		if (mbox_folder_exists(u, name))
 			continue;
 		if (mbox_folder_create(u, name, err, errlen) == -1 &&
-		    !mbox_folder_exists(u, name))	/* a racing login made it */
+		    !mbox_folder_exists(u, name)) {	/* a racing login made it */
+			free(p);
 			return -1;
+		}
 		(void)mbox_subscribe(u, name, true);
 	}
+	/* Without it (I/O error) the next login tries again: harmless. */
+	fd = open(p, O_WRONLY | O_CREAT | MBOX_O_FILE, 0600);
+	if (fd != -1)
+		close(fd);
+	free(p);
 	return 0;
 }

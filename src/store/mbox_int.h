@@ -16,6 +16,8 @@
 #include "store/mbox_uidlist.h"
 
 #define MBOX_UIDVALIDITY_FILE	"postern-uidvalidity"	/* in the root */
+#define MBOX_INITIALIZED	"postern-initialized"	/* in the root: first
+							 * login's setup done */
 /* Lines of a uid list kept in memory: dead lines may be up to half of the
  * file (and 100) before it is rewritten. Lines past this are ignored. */
 #define MBOX_ENTS_MAX		(2 * (size_t)MBOX_MSGS_MAX + 256)

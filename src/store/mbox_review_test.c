@@ -370,6 +370,23 @@ test_symlinked_folder_refused(void **state)
 	mbox_user_close(&eve);
 }
 
+/* 5f: the special folders are made at the first login only: a user who
+ * deleted Junk does not get it back at the next. */
+static void
+test_deleted_junk_stays_deleted(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(mbox_folder_exists(f->u, "Junk"));
+	assert_int_equal(mbox_folder_delete(f->u, "Junk", f->err,
+	    sizeof(f->err)), 0);
+	mbox_user_close(&f->u);
+	f->u = mbox_user_open(ROOT, f->err, sizeof(f->err));
+	assert_non_null(f->u);
+	assert_false(mbox_folder_exists(f->u, "Junk"));
+	assert_true(mbox_folder_exists(f->u, "Sent"));
+}
+
 int
 main(void)
 {
@@ -391,6 +408,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uidvalidity_stamp_durable,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinked_folder_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_junk_stays_deleted,
 		    setup, teardown),
 	};
 
