@@ -668,10 +668,14 @@ mbox_folder_status(struct mbox_user *u, const char *name,
 	st->messages = mbox_count(m);
 	st->uidnext = mbox_uidnext(m);
 	st->uidvalidity = mbox_uidvalidity(m);
-	for (size_t i = 0; i < m->nents; i++) {
+	for (size_t i = 0; i < m->f->nents; i++) {
+		const struct mbox_ent *e = m->f->ents[i];
+
+		if (e->dead)
+			continue;
 		/* Still in new/: \Recent for the next session to select. */
-		st->recent += m->ents[i].in_new;
-		st->unseen += (m->ents[i].flags & MBOX_F_SEEN) == 0;
+		st->recent += e->in_new;
+		st->unseen += (e->flags & MBOX_F_SEEN) == 0;
 	}
 	mbox_close(&m);
 	return 0;

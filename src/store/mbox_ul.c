@@ -273,7 +273,7 @@ mbox_ul_wants_rewrite(const struct mbox_ul *ul, size_t live)
 }
 
 int
-mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
+mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, struct mbox_ent *const *e,
     size_t n)
 {
 	uint32_t next = mbox_ul_uidnext(ul);
@@ -283,15 +283,15 @@ mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
 	buf_init(&b, (n + 1) * MBOX_UIDLIST_LINE_MAX);
 	buf_printf(&b, "V%" PRIu32 " N%" PRIu32 "\n", ul->st.uidvalidity, next);
 	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "%" PRIu32 " %" PRIu64 " %s\n", e[i].uid,
-		    e[i].vsize, e[i].base);
+		buf_printf(&b, "%" PRIu32 " %" PRIu64 " %.*s\n", e[i]->uid,
+		    e[i]->vsize, (int)e[i]->baselen, e[i]->file);
 	rc = b.overflowed ? -1 : mbox_ul_replace(ul, fdp, &b);
 	buf_free(&b);
 	if (rc == 0) {
 		ul->st.uidnext = next;
 		ul->st.nrecords = n;
 		ul->st.nbad = 0;
-		ul->st.last_uid = n > 0 ? e[n - 1].uid : 0;
+		ul->st.last_uid = n > 0 ? e[n - 1]->uid : 0;
 	}
 	return rc;
 }
