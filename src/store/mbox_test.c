@@ -1170,7 +1170,7 @@ test_sessions_share_state(void **state)
 	struct fixture *f = *state;
 	struct mbox_changes ch = { 0 };
 	struct mbox *a, *b, *ro, *other;
-	bool del[2] = { false, false };
+	bool del[3] = { false, false, false };
 
 	deliver("1.QA.mx", "a\n");
 	deliver("2.QB.mx", "b\n");
