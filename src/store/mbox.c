@@ -250,7 +250,7 @@ mbox_ent_add(struct mbox_fst *f, struct mbox_ent *e)
 {
 	if (f->nents == f->capents) {
 		f->capents = f->capents == 0 ? 64 : f->capents * 2;
-		f->ents = xrealloc(f->ents, f->capents * sizeof(*f->ents));
+		f->ents = xrealloc(f->ents, f->capents * sizeof(struct mbox_ent *));
 	}
 	f->ents[f->nents++] = e;
 	f->gen++;
@@ -284,7 +284,7 @@ mbox_ents_compact(struct mbox_fst *f)
 	f->nents = j;
 	if (f->capents > 64 && f->nents < f->capents / 4) {
 		f->capents /= 2;
-		f->ents = xrealloc(f->ents, f->capents * sizeof(*f->ents));
+		f->ents = xrealloc(f->ents, f->capents * sizeof(struct mbox_ent *));
 	}
 	mbox_hash_rebuild(f, f->nents);
 }
