@@ -401,6 +401,15 @@ mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
 	return m;
 }
 
+int
+mbox_flush(struct mbox *m)
+{
+	if (!m->cur_dirty)
+		return 0;
+	m->cur_dirty = false;
+	return mbox_fsync_dir(m->f->dir, "cur");
+}
+
 void
 mbox_close(struct mbox **mp)
 {
@@ -408,6 +417,7 @@ mbox_close(struct mbox **mp)
 
 	if (m == NULL)
 		return;
+	(void)mbox_flush(m);	/* Known limit: nobody to tell of a failure */
 	mbox_fst_put(m->f);
 	free(m->uids);
 	free(m->bits);
@@ -669,9 +679,10 @@ mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags)
 	rc = mbox_set_flags_locked(m, idx, flags, &fd);
 	if (fd != -1)
 		close(fd);
-	/* The rename durable before the client's OK. */
-	if (rc == 0 && mbox_fsync_dir(m->f->dir, "cur") == -1)
-		rc = -1;
+	/* Durable before the client's OK: mbox_flush() at the next sync or
+	 * close, one fsync for a whole STORE or FETCH. */
+	if (rc == 0)
+		m->cur_dirty = true;
 	if (rc == 1)
 		m->bits[idx] |= MBOX_V_GONE;
 	return rc;
@@ -761,9 +772,11 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 	}
 	if (fd != -1)
 		close(fd);
-	/* The unlinks durable before the client's OK: once per call. */
-	if (n > 0 && mbox_fsync_dir(m->f->dir, "cur") == -1)
+	/* The unlinks durable before the client's OK: once per call (it
+	 * covers pending flag changes too). */
+	if ((n > 0 || m->cur_dirty) && mbox_fsync_dir(m->f->dir, "cur") == -1)
 		rc = -1;
+	m->cur_dirty = false;
 	mbox_ents_compact(m->f);
 	mbox_view_remove(m, del, ch);
 	free(del);

@@ -185,7 +185,10 @@ int	mbox_sync(struct mbox *m, bool report_expunges, struct mbox_changes *ch);
 void	mbox_changes_clear(struct mbox_changes *ch);
 
 /* Sets the flags of message idx (a rename in cur/). 0; 1 when the message
- * is gone (expunged by another session); -1 on error. read_only: -1. */
+ * is gone (expunged by another session); -1 on error. read_only: -1.
+ * Durable (cur/ fsync'd, once for any number of changes) when the next
+ * mbox_sync() or mbox_close() on m returns: call one before telling the
+ * client (IMAP does, before every tagged OK of STORE and FETCH). */
 int	mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags);
 
 /* Opens message idx for reading (O_RDONLY|O_CLOEXEC), the LF form on

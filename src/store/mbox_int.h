@@ -123,6 +123,7 @@ struct mbox {
 	uint8_t		*bits;
 	size_t		 nmsgs, capmsgs;
 	uint32_t	 nrecent;
+	bool		 cur_dirty;	/* flags renamed, cur/ not fsync'd yet */
 	struct mbox_scratch *sc;	/* what mbox_msg() returns points here */
 };
 
@@ -217,6 +218,9 @@ int	mbox_ul_rewrite(struct mbox_ul *ul, int *fdp,
  * mbox_dir_fsyncs counts the calls (for the unit tests). */
 int	mbox_fsync_dir(const char *dir, const char *sub);
 extern unsigned long mbox_dir_fsyncs;
+
+/* mbox.c: fsyncs cur/ if a flag change of m is not durable yet. 0/-1. */
+int	mbox_flush(struct mbox *m);
 
 /* mbox_sync.c: brings m's shared state up to date with the disk. */
 int	mbox_sync_disk(struct mbox *m, bool force);

@@ -271,8 +271,9 @@ test_failed_append_truncates(void **state)
 	mbox_ul_free(&ul);
 }
 
-/* 5c: expunge, POP3 UPDATE, flag changes and MOVE fsync cur/ once per
- * call (not per message) before they return. */
+/* 5c: expunge, POP3 UPDATE and MOVE fsync cur/ once per call (not per
+ * message) before they return; flag changes once for a run of them, at
+ * the next mbox_sync() (before the session's tagged OK) or mbox_close(). */
 static void
 test_changes_fsync_cur_once(void **state)
 {
@@ -290,10 +291,18 @@ test_changes_fsync_cur_once(void **state)
 	m = mbox_open(f->u, "INBOX", false, f->err, sizeof(f->err));
 	assert_non_null(m);
 	assert_int_equal(mbox_count(m), 4);
+	/* Flag changes: one fsync for a run of them, by the next sync. */
 	before = mbox_dir_fsyncs;
-	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_set_flags(m, 1, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_dir_fsyncs, before);
+	assert_int_equal(mbox_sync(m, false, NULL), 0);
 	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	assert_int_equal(mbox_sync(m, false, NULL), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
 	assert_int_equal(mbox_set_flags(m, 1, MBOX_F_DELETED), 0);
+	/* Expunge: once, covering the pending flag changes too. */
 	before = mbox_dir_fsyncs;
 	assert_int_equal(mbox_expunge(m, NULL, &ch), 0);
 	assert_int_equal(ch.nexpunged, 2);
@@ -310,6 +319,14 @@ test_changes_fsync_cur_once(void **state)
 	assert_int_equal(mbox_delete(m, del), 0);
 	assert_int_equal(mbox_dir_fsyncs, before + 1);
 	mbox_close(&m);
+	/* A flag change then close: flushed by the close. */
+	m = mbox_open(f->u, "Trash", false, f->err, sizeof(f->err));
+	assert_non_null(m);
+	assert_int_equal(mbox_count(m), 1);
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_FLAGGED), 0);
+	before = mbox_dir_fsyncs;
+	mbox_close(&m);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
 }
 
 /* 5d: the UIDVALIDITY stamp is written in place, durably, and replaces a

@@ -454,9 +454,9 @@ mbox_sync(struct mbox *m, bool report_expunges, struct mbox_changes *ch)
 {
 	uint32_t recent = m->nrecent;
 	size_t nflags = ch != NULL ? ch->nflags_changed : 0;
-	int rc = mbox_sync_disk(m, false);
 
-	if (rc == -1)
+	/* Our flag changes durable before the session reports anything. */
+	if (mbox_flush(m) == -1 || mbox_sync_disk(m, false) == -1)
 		return -1;
 	if (m->uidvalidity == 0)
 		m->uidvalidity = m->f->ul.st.uidvalidity;
