@@ -54,7 +54,8 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd,
 	struct imap_search_msg sm;
 	struct evbuffer *out = msess_output(s->c);
 	const struct mbox_msg *mm;
-	uint32_t i, n = mbox_count(s->mb);
+	struct mbox_msg cur;
+	uint32_t i, n = mbox_count(s->mb), max_uid;
 	bool badcs = false;
 	char err[256];
 
@@ -71,13 +72,16 @@ imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd,
 	/* Known limit: the answer for a huge folder is written at once (at most
 	 * MBOX_MSGS_MAX numbers, ~11 bytes each), not paced. */
 	evbuffer_add_printf(out, "* SEARCH");
+	max_uid = n > 0 ? mbox_msg(s->mb, n - 1)->uid : 0;
 	for (i = 0; i < n; i++) {
-		mm = mbox_msg(s->mb, i);
+		/* A copy: matching may call mbox_msg() (sets with "*"). */
+		cur = *mbox_msg(s->mb, i);
+		mm = &cur;
 		if (mm->gone)
 			continue;
 		sm = (struct imap_search_msg){
 			.seq = i + 1, .uid = mm->uid, .max_seq = n,
-			.max_uid = mbox_msg(s->mb, n - 1)->uid,
+			.max_uid = max_uid,
 			.flags = mm->flags, .recent = mm->recent,
 			.vsize = mm->vsize, .internaldate = mm->internaldate,
 			.open = imap_search_open, .open_arg = &x,

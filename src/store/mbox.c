@@ -143,84 +143,201 @@ mbox_pop3_lock(struct mbox_user *u)
 	return fd;
 }
 
-/* ---- the entries' index by base name ------------------------------------ */
+/* ---- the shared records and their index by base name ------------------- */
 
 static uint32_t
-mbox_hash_str(const char *s)
+mbox_hash_mem(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
 static void
-mbox_hash_put(struct mbox *m, size_t idx)
+mbox_hash_put(struct mbox_fst *f, size_t idx)
 {
-	size_t mask = m->hashcap - 1;
-	size_t i = mbox_hash_str(m->ents[idx].base) & mask;
+	size_t mask = f->hashcap - 1;
+	size_t i = mbox_hash_mem(f->ents[idx]->file, f->ents[idx]->baselen) &
+	    mask;
 
-	while (m->hash[i] != 0)
+	while (f->hash[i] != 0)
 		i = (i + 1) & mask;
-	m->hash[i] = (uint32_t)idx + 1;
+	f->hash[i] = (uint32_t)idx + 1;
 }
 
 static void
-mbox_hash_rebuild(struct mbox *m, size_t want)
+mbox_hash_rebuild(struct mbox_fst *f, size_t want)
 {
 	size_t cap = 64;
 
 	while (cap < 2 * want + 2)
 		cap *= 2;
-	free(m->hash);
-	m->hash = xcalloc(cap, sizeof(*m->hash));
-	m->hashcap = cap;
-	for (size_t i = 0; i < m->nents; i++)
-		mbox_hash_put(m, i);
+	free(f->hash);
+	f->hash = xcalloc(cap, sizeof(*f->hash));
+	f->hashcap = cap;
+	for (size_t i = 0; i < f->nents; i++)
+		mbox_hash_put(f, i);
 }
 
 struct mbox_ent *
-mbox_ent_find(struct mbox *m, const char *base)
+mbox_ent_new(const char *base, size_t blen, const char *file)
+{
+	size_t flen = file != NULL ? strlen(file) : blen;
+	struct mbox_ent *e = xmalloc(sizeof(*e) + flen + 1);
+
+	memset(e, 0, sizeof(*e));
+	e->idate = MBOX_IDATE_UNKNOWN;
+	e->baselen = (uint16_t)blen;	/* < MBOX_UIDLIST_LINE_MAX */
+	memcpy(e->file, file != NULL ? file : base, flen);
+	e->file[flen] = '\0';
+	return e;
+}
+
+void
+mbox_ent_set_file(struct mbox_fst *f, size_t i, const char *file)
+{
+	struct mbox_ent *e = f->ents[i];
+	size_t flen = strlen(file);
+
+	if (strcmp(e->file, file) == 0)
+		return;
+	e = xrealloc(e, sizeof(*e) + flen + 1);
+	memcpy(e->file, file, flen + 1);
+	f->ents[i] = e;
+}
+
+int64_t
+mbox_ent_find(const struct mbox_fst *f, const char *base, size_t blen)
 {
 	size_t mask, i;
 
-	if (m->hashcap == 0)
-		return NULL;
-	mask = m->hashcap - 1;
-	for (i = mbox_hash_str(base) & mask; m->hash[i] != 0; i = (i + 1) & mask)
-		if (m->ents[m->hash[i] - 1].base != NULL &&
-		    strcmp(m->ents[m->hash[i] - 1].base, base) == 0)
-			return &m->ents[m->hash[i] - 1];
-	return NULL;
-}
+	if (f->hashcap == 0)
+		return -1;
+	mask = f->hashcap - 1;
+	for (i = mbox_hash_mem(base, blen) & mask; f->hash[i] != 0;
+	    i = (i + 1) & mask) {
+		const struct mbox_ent *e = f->ents[f->hash[i] - 1];
 
-/* Appends e (UIDs increase); takes its strings. */
-void
-mbox_ent_add(struct mbox *m, const struct mbox_ent *e)
-{
-	if (m->nents == m->capents) {
-		m->capents = m->capents == 0 ? 64 : m->capents * 2;
-		m->ents = xrealloc(m->ents, m->capents * sizeof(*m->ents));
+		if (!e->dead && e->baselen == blen &&
+		    memcmp(e->file, base, blen) == 0)
+			return (int64_t)f->hash[i] - 1;
 	}
-	m->ents[m->nents++] = *e;
-	if (2 * m->nents + 2 > m->hashcap)
-		mbox_hash_rebuild(m, m->nents * 2);
-	else
-		mbox_hash_put(m, m->nents - 1);
+	return -1;
 }
 
-/* Drops the entries whose base is NULL (dead). */
+int64_t
+mbox_ent_by_uid(const struct mbox_fst *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->nents;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->ents[mid]->uid == uid)
+			return f->ents[mid]->dead ? -1 : (int64_t)mid;
+		if (f->ents[mid]->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 void
-mbox_ents_compact(struct mbox *m)
+mbox_ent_add(struct mbox_fst *f, struct mbox_ent *e)
+{
+	if (f->nents == f->capents) {
+		f->capents = f->capents == 0 ? 64 : f->capents * 2;
+		f->ents = xrealloc(f->ents, f->capents * sizeof(struct mbox_ent *));
+	}
+	f->ents[f->nents++] = e;
+	f->gen++;
+	if (2 * f->nents + 2 > f->hashcap)
+		mbox_hash_rebuild(f, f->nents * 2);
+	else
+		mbox_hash_put(f, f->nents - 1);
+}
+
+void
+mbox_ent_kill(struct mbox_fst *f, size_t i)
+{
+	f->ents[i]->dead = true;
+	f->gen++;
+}
+
+/* Frees the dead records. */
+void
+mbox_ents_compact(struct mbox_fst *f)
 {
 	size_t j = 0;
 
-	for (size_t i = 0; i < m->nents; i++)
-		if (m->ents[i].base != NULL)
-			m->ents[j++] = m->ents[i];
-	m->nents = j;
-	mbox_hash_rebuild(m, m->nents);
+	for (size_t i = 0; i < f->nents; i++) {
+		if (f->ents[i]->dead)
+			free(f->ents[i]);
+		else
+			f->ents[j++] = f->ents[i];
+	}
+	if (j == f->nents && f->hash != NULL)
+		return;
+	f->nents = j;
+	if (f->capents > 64 && f->nents < f->capents / 4) {
+		f->capents /= 2;
+		f->ents = xrealloc(f->ents, f->capents * sizeof(struct mbox_ent *));
+	}
+	mbox_hash_rebuild(f, f->nents);
+}
+
+/* ---- the shared states: one per folder directory in this process -------- */
+
+static struct mbox_fst *mbox_fsts;
+
+static struct mbox_fst *
+mbox_fst_get(char *dir)
+{
+	struct mbox_fst *f;
+
+	for (f = mbox_fsts; f != NULL; f = f->next)
+		if (strcmp(f->dir, dir) == 0) {
+			f->refs++;
+			free(dir);
+			return f;
+		}
+	f = xcalloc(1, sizeof(*f));
+	f->refs = 1;
+	f->dir = dir;
+	f->dir_new = xasprintf("%s/new", dir);
+	f->dir_cur = xasprintf("%s/cur", dir);
+	f->dir_tmp = xasprintf("%s/tmp", dir);
+	mbox_ul_init(&f->ul, dir);
+	f->next = mbox_fsts;
+	mbox_fsts = f;
+	return f;
+}
+
+static void
+mbox_fst_put(struct mbox_fst *f)
+{
+	struct mbox_fst **pp;
+
+	if (f == NULL || --f->refs > 0)
+		return;
+	for (pp = &mbox_fsts; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	for (size_t i = 0; i < f->nents; i++)
+		free(f->ents[i]);
+	free(f->ents);
+	free(f->hash);
+	mbox_ul_free(&f->ul);
+	free(f->dir);
+	free(f->dir_new);
+	free(f->dir_cur);
+	free(f->dir_tmp);
+	free(f);
 }
 
 /* ---- one open folder ---------------------------------------------------- */
@@ -254,6 +371,7 @@ mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
 {
 	char *dir = mbox_folder_dir(u, name);
 	struct mbox *m;
+	bool first;
 
 	if (dir == NULL) {
 		mbox_seterr(err, errlen, "invalid folder name");
@@ -267,14 +385,13 @@ mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
 	m = xcalloc(1, sizeof(*m));
 	m->u = u;
 	m->name = xstrdup(mbox_name_is_inbox(name) ? "INBOX" : name);
-	m->dir = dir;
-	m->dir_new = xasprintf("%s/new", dir);
-	m->dir_cur = xasprintf("%s/cur", dir);
-	m->dir_tmp = xasprintf("%s/tmp", dir);
+	m->f = mbox_fst_get(dir);
+	m->sc = xcalloc(1, sizeof(*m->sc));
 	m->read_only = read_only;
-	mbox_ul_init(&m->ul, dir);
-	if (!read_only)
-		mbox_tmp_clean(m->dir_tmp);
+	m->gen = UINT64_MAX;	/* never seen: the first sync fills the view */
+	first = m->f->refs == 1;
+	if (!read_only && first)
+		mbox_tmp_clean(m->f->dir_tmp);
 	if (mbox_sync(m, true, NULL) == -1) {
 		mbox_seterr(err, errlen, "cannot read the folder: %s",
 		    strerror(errno));
@@ -284,11 +401,13 @@ mbox_open(struct mbox_user *u, const char *name, bool read_only, char *err,
 	return m;
 }
 
-static void
-mbox_msg_free(struct mbox_msg *msg)
+int
+mbox_flush(struct mbox *m)
 {
-	free(msg->base);
-	free(msg->file);
+	if (!m->cur_dirty)
+		return 0;
+	m->cur_dirty = false;
+	return mbox_fsync_dir(m->f->dir, "cur");
 }
 
 void
@@ -298,21 +417,12 @@ mbox_close(struct mbox **mp)
 
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nents; i++) {
-		free(m->ents[i].base);
-		free(m->ents[i].file);
-	}
-	for (size_t i = 0; i < m->nmsgs; i++)
-		mbox_msg_free(&m->msgs[i]);
-	free(m->ents);
-	free(m->hash);
-	free(m->msgs);
-	mbox_ul_free(&m->ul);
+	(void)mbox_flush(m);	/* Known limit: nobody to tell of a failure */
+	mbox_fst_put(m->f);
+	free(m->uids);
+	free(m->bits);
+	free(m->sc);
 	free(m->name);
-	free(m->dir);
-	free(m->dir_new);
-	free(m->dir_cur);
-	free(m->dir_tmp);
 	free(m);
 	*mp = NULL;
 }
@@ -326,7 +436,7 @@ mbox_uidvalidity(const struct mbox *m)
 uint32_t
 mbox_uidnext(const struct mbox *m)
 {
-	return mbox_ul_uidnext(&m->ul);
+	return mbox_ul_uidnext(&m->f->ul);
 }
 
 uint32_t
@@ -341,10 +451,66 @@ mbox_recent(const struct mbox *m)
 	return m->nrecent;
 }
 
+/* The internal date, stat'ed once per process and record. */
+static int64_t
+mbox_ent_idate(const struct mbox_fst *f, struct mbox_ent *e)
+{
+	struct stat st;
+	char *p;
+
+	if (e->idate != MBOX_IDATE_UNKNOWN)
+		return e->idate;
+	p = xasprintf("%s/%s", e->in_new ? f->dir_new : f->dir_cur, e->file);
+	if (stat(p, &st) == 0)
+		e->idate = (int64_t)st.st_mtim.tv_sec;
+	free(p);
+	return e->idate == MBOX_IDATE_UNKNOWN ? 0 : e->idate;
+}
+
+/*
+ * A copy made from the view and the shared record, in one of the
+ * MBOX_SCRATCH slots of m: valid until the MBOX_SCRATCH-th next call
+ * (and mbox_close()). A message no longer in the shared state (expunged
+ * by another session of this process, not yet reported) is gone, with
+ * vsize and internaldate 0.
+ */
 const struct mbox_msg *
 mbox_msg(const struct mbox *m, uint32_t idx)
 {
-	return idx < m->nmsgs ? &m->msgs[idx] : NULL;
+	struct mbox_msg *msg;
+	int64_t i;
+
+	if (idx >= m->nmsgs)
+		return NULL;
+	msg = &m->sc->v[m->sc->next];
+	m->sc->next = (m->sc->next + 1) % MBOX_SCRATCH;
+	memset(msg, 0, sizeof(*msg));
+	msg->uid = m->uids[idx];
+	msg->flags = m->bits[idx] & MBOX_V_FLAGS;
+	msg->recent = (m->bits[idx] & MBOX_V_RECENT) != 0;
+	msg->gone = (m->bits[idx] & MBOX_V_GONE) != 0;
+	if (!msg->gone) {
+		i = mbox_ent_by_uid(m->f, msg->uid);
+		if (i < 0)
+			msg->gone = true;
+		else {
+			msg->vsize = m->f->ents[i]->vsize;
+			msg->internaldate = mbox_ent_idate(m->f,
+			    m->f->ents[i]);
+		}
+	}
+	return msg;
+}
+
+const char *
+mbox_msg_file(const struct mbox *m, uint32_t idx)
+{
+	int64_t i;
+
+	if (idx >= m->nmsgs || (m->bits[idx] & MBOX_V_GONE) ||
+	    (i = mbox_ent_by_uid(m->f, m->uids[idx])) < 0)
+		return NULL;
+	return m->f->ents[i]->file;
 }
 
 int64_t
@@ -355,9 +521,9 @@ mbox_find_uid(const struct mbox *m, uint32_t uid)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->msgs[mid].uid == uid)
+		if (m->uids[mid] == uid)
 			return (int64_t)mid;
-		if (m->msgs[mid].uid < uid)
+		if (m->uids[mid] < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -368,13 +534,13 @@ mbox_find_uid(const struct mbox *m, uint32_t uid)
 const char *
 mbox_dir_new(const struct mbox *m)
 {
-	return m->dir_new;
+	return m->f->dir_new;
 }
 
 const char *
 mbox_dir_cur(const struct mbox *m)
 {
-	return m->dir_cur;
+	return m->f->dir_cur;
 }
 
 void
@@ -390,52 +556,49 @@ mbox_changes_clear(struct mbox_changes *ch)
 /* ---- flags, reading, expunging ------------------------------------------ */
 
 char *
-mbox_msg_path(struct mbox *m, struct mbox_msg *msg, bool retry, int *lockfd)
+mbox_msg_path(struct mbox *m, uint32_t idx, bool retry, int *lockfd)
 {
-	struct mbox_ent *e = mbox_ent_find(m, msg->base);
-	char *name;
+	struct mbox_fst *f = m->f;
+	int64_t i = mbox_ent_by_uid(f, m->uids[idx]);
+	struct mbox_ent *e;
+	char *name, *base;
 
-	if (!retry) {
-		if (e != NULL && e->in_new)
-			return xasprintf("%s/%s", m->dir_new, e->file);
-		return xasprintf("%s/%s", m->dir_cur, msg->file);
-	}
+	if (i < 0)
+		return NULL;	/* dropped by a sync: gone */
+	e = f->ents[i];
+	if (!retry)
+		return xasprintf("%s/%s", e->in_new ? f->dir_new : f->dir_cur,
+		    e->file);
 	/* Our sessions rename under the shared lock, and readdir() may miss
 	 * a name renamed while it runs: look under the exclusive lock (a
 	 * shared one held is converted), so that "gone" is true. */
 	if (*lockfd == -1)
-		*lockfd = mbox_ul_lock(&m->ul, LOCK_EX);
+		*lockfd = mbox_ul_lock(&f->ul, LOCK_EX);
 	else
-		while (flock(*lockfd, LOCK_EX) == -1 && errno == EINTR)
-			;
-	name = mbox_find_in_cur(m->dir_cur, msg->base);
+		(void)mbox_ul_upgrade(&f->ul, lockfd);
+	base = xstrndup(e->file, e->baselen);
+	name = mbox_find_in_cur(f->dir_cur, base);
+	free(base);
 	if (name == NULL)
 		return NULL;
-	free(msg->file);
-	msg->file = xstrdup(name);
-	if (e != NULL && e->uid == msg->uid) {
-		free(e->file);
-		e->file = xstrdup(name);
-		e->in_new = false;
-	}
+	mbox_ent_set_file(f, (size_t)i, name);
+	f->ents[i]->in_new = false;
 	free(name);
-	return xasprintf("%s/%s", m->dir_cur, msg->file);
+	return xasprintf("%s/%s", f->dir_cur, f->ents[i]->file);
 }
 
 int
 mbox_msg_open(struct mbox *m, uint32_t idx)
 {
-	struct mbox_msg *msg;
 	char *p;
 	int fd = -1, lk = -1, saved;
 
-	if (idx >= m->nmsgs || m->msgs[idx].gone) {
+	if (idx >= m->nmsgs || (m->bits[idx] & MBOX_V_GONE)) {
 		errno = ENOENT;
 		return -1;
 	}
-	msg = &m->msgs[idx];
 	for (int retry = 0; retry < 2 && fd == -1; retry++) {
-		p = mbox_msg_path(m, msg, retry == 1, &lk);
+		p = mbox_msg_path(m, idx, retry == 1, &lk);
 		if (p == NULL) {
 			errno = ENOENT;
 			break;
@@ -456,39 +619,40 @@ mbox_msg_open(struct mbox *m, uint32_t idx)
 int
 mbox_lock_shared(struct mbox *m)
 {
-	return mbox_ul_lock(&m->ul, LOCK_SH);
+	return mbox_ul_lock(&m->f->ul, LOCK_SH);
 }
 
 /* Under the shared lock: rename to the name for flags. 0, 1 gone, -1. */
 static int
-mbox_set_flags_locked(struct mbox *m, struct mbox_msg *msg, unsigned flags,
+mbox_set_flags_locked(struct mbox *m, uint32_t idx, unsigned flags,
     int *lockfd)
 {
-	struct mbox_ent *e;
-	char *from, *to, *name;
+	struct mbox_fst *f = m->f;
+	char *from, *to, *name, *base;
+	int64_t i;
 	int rc = -1;
 
 	for (int retry = 0; retry < 2 && rc == -1; retry++) {
-		from = mbox_msg_path(m, msg, retry == 1, lockfd);
+		from = mbox_msg_path(m, idx, retry == 1, lockfd);
 		if (from == NULL)
 			return 1;
-		name = mbox_flags_name(msg->base, msg->file, flags);
-		to = xasprintf("%s/%s", m->dir_cur, name);
+		i = mbox_ent_by_uid(f, m->uids[idx]);	/* still there */
+		base = xstrndup(f->ents[i]->file, f->ents[i]->baselen);
+		name = mbox_flags_name(base, f->ents[i]->file, flags);
+		free(base);
+		to = xasprintf("%s/%s", f->dir_cur, name);
 		/* Also when the name stays: rename() then tells if it is gone. */
 		rc = rename(from, to);
 		free(from);
 		free(to);
 		if (rc == 0) {
-			free(msg->file);
-			msg->file = name;
-			msg->flags = flags;
-			e = mbox_ent_find(m, msg->base);
-			if (e != NULL && e->uid == msg->uid) {
-				free(e->file);
-				e->file = xstrdup(name);
-				e->flags = flags;
-				e->in_new = false;
-			}
+			mbox_ent_set_file(f, (size_t)i, name);
+			f->ents[i]->flags = (uint8_t)flags;
+			f->ents[i]->in_new = false;
+			f->gen++;	/* the others report it */
+			m->bits[idx] = (uint8_t)((m->bits[idx] & ~MBOX_V_FLAGS) |
+			    flags);
+			free(name);
 			return 0;
 		}
 		free(name);
@@ -505,30 +669,36 @@ mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags)
 
 	if (m->read_only || idx >= m->nmsgs)
 		return -1;
-	if (m->msgs[idx].gone)
+	if (m->bits[idx] & MBOX_V_GONE)
 		return 1;
 	flags &= MBOX_F_ALL;
-	if (flags == m->msgs[idx].flags)
+	if (flags == (m->bits[idx] & MBOX_V_FLAGS))
 		return 0;
 	if ((fd = mbox_lock_shared(m)) == -1)
 		return -1;
-	rc = mbox_set_flags_locked(m, &m->msgs[idx], flags, &fd);
-	close(fd);
+	rc = mbox_set_flags_locked(m, idx, flags, &fd);
+	if (fd != -1)
+		close(fd);
+	/* Durable before the client's OK: mbox_flush() at the next sync or
+	 * close, one fsync for a whole STORE or FETCH. */
+	if (rc == 0)
+		m->cur_dirty = true;
 	if (rc == 1)
-		m->msgs[idx].gone = true;
+		m->bits[idx] |= MBOX_V_GONE;
 	return rc;
 }
 
-/* Under the shared lock: unlink msg's file. 0 (also when already gone),
- * -1. */
+/* Under the shared lock: unlink the file of view message idx. 0 (also
+ * when already gone), -1. */
 int
-mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg, int *lockfd)
+mbox_unlink_locked(struct mbox *m, uint32_t idx, int *lockfd)
 {
-	struct mbox_ent *e;
+	struct mbox_fst *f = m->f;
 	char *p;
+	int64_t i;
 
 	for (int retry = 0; retry < 2; retry++) {
-		p = mbox_msg_path(m, msg, retry == 1, lockfd);
+		p = mbox_msg_path(m, idx, retry == 1, lockfd);
 		if (p == NULL)
 			break;
 		if (unlink(p) == 0) {
@@ -540,12 +710,8 @@ mbox_unlink_locked(struct mbox *m, struct mbox_msg *msg, int *lockfd)
 			return -1;
 	}
 	/* Dead: dropped by the caller's mbox_ents_compact(). */
-	e = mbox_ent_find(m, msg->base);
-	if (e != NULL && e->uid == msg->uid) {
-		free(e->base);
-		free(e->file);
-		e->base = e->file = NULL;
-	}
+	if ((i = mbox_ent_by_uid(f, m->uids[idx])) >= 0)
+		mbox_ent_kill(f, (size_t)i);
 	return 0;
 }
 
@@ -568,12 +734,12 @@ mbox_view_remove(struct mbox *m, const bool *del, struct mbox_changes *ch)
 	}
 	for (size_t i = 0; i < m->nmsgs; i++) {
 		if (!del[i]) {
-			m->msgs[j++] = m->msgs[i];
+			m->uids[j] = m->uids[i];
+			m->bits[j++] = m->bits[i];
 			continue;
 		}
-		if (m->msgs[i].recent)
+		if (m->bits[i] & MBOX_V_RECENT)
 			m->nrecent--;
-		mbox_msg_free(&m->msgs[i]);
 	}
 	m->nmsgs = j;
 }
@@ -582,6 +748,7 @@ int
 mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 {
 	bool *del;
+	size_t n = 0;
 	int fd, rc = 0;
 
 	if (m->read_only)
@@ -592,18 +759,25 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 		return -1;
 	del = xcalloc(m->nmsgs, sizeof(*del));
 	for (size_t i = 0; i < m->nmsgs; i++) {
-		struct mbox_msg *msg = &m->msgs[i];
+		uint8_t b = m->bits[i];
 
-		if (msg->gone || !(msg->flags & MBOX_F_DELETED) ||
+		if ((b & MBOX_V_GONE) || !(b & MBOX_F_DELETED) ||
 		    (only != NULL && !only[i]))
 			continue;
-		if (mbox_unlink_locked(m, msg, &fd) == 0)
+		if (mbox_unlink_locked(m, (uint32_t)i, &fd) == 0)
 			del[i] = true;
 		else
 			rc = -1;
+		n++;
 	}
-	close(fd);
-	mbox_ents_compact(m);
+	if (fd != -1)
+		close(fd);
+	/* The unlinks durable before the client's OK: once per call (it
+	 * covers pending flag changes too). */
+	if ((n > 0 || m->cur_dirty) && mbox_fsync_dir(m->f->dir, "cur") == -1)
+		rc = -1;
+	m->cur_dirty = false;
+	mbox_ents_compact(m->f);
 	mbox_view_remove(m, del, ch);
 	free(del);
 	return rc;
@@ -612,26 +786,32 @@ mbox_expunge(struct mbox *m, const bool *only, struct mbox_changes *ch)
 size_t
 mbox_delete(struct mbox *m, const bool *del)
 {
-	size_t failed = 0;
+	size_t failed = 0, n = 0;
 	int fd;
 
 	if (m->read_only)
 		return 0;
 	if ((fd = mbox_lock_shared(m)) == -1) {
 		for (size_t i = 0; i < m->nmsgs; i++)
-			failed += del[i] && !m->msgs[i].gone;
+			failed += del[i] && !(m->bits[i] & MBOX_V_GONE);
 		return failed;
 	}
 	/* The view keeps its indexes (POP3 numbers): removed ones are gone. */
 	for (size_t i = 0; i < m->nmsgs; i++) {
-		if (!del[i] || m->msgs[i].gone)
+		if (!del[i] || (m->bits[i] & MBOX_V_GONE))
 			continue;
-		if (mbox_unlink_locked(m, &m->msgs[i], &fd) == 0)
-			m->msgs[i].gone = true;
+		if (mbox_unlink_locked(m, (uint32_t)i, &fd) == 0)
+			m->bits[i] |= MBOX_V_GONE;
 		else
 			failed++;
+		n++;
 	}
-	close(fd);
-	mbox_ents_compact(m);
+	if (fd != -1)
+		close(fd);
+	/* Durable before QUIT's +OK: a crash must not hand these to the
+	 * client again. Once per call. */
+	if (n > 0 && mbox_fsync_dir(m->f->dir, "cur") == -1)
+		failed = n;
+	mbox_ents_compact(m->f);
 	return failed;
 }

@@ -65,10 +65,8 @@ struct mbox_msg {
 	bool		 recent;	/* this session moved it out of new/ */
 	bool		 gone;		/* expunged by someone else, not yet
 					 * reported (mbox_sync(..., false)) */
-	uint64_t	 vsize;		/* bytes with CRLF line ends */
-	int64_t		 internaldate;	/* seconds: the file's mtime */
-	char		*base;		/* Maildir base name (no ":2,...") */
-	char		*file;		/* current name in cur/ */
+	uint64_t	 vsize;		/* bytes with CRLF line ends; 0 if gone */
+	int64_t		 internaldate;	/* seconds: the file's mtime; 0 if gone */
 };
 
 /* What a sync found, for the session to report (IMAP EXPUNGE, EXISTS,
@@ -162,6 +160,9 @@ uint32_t mbox_uidnext(const struct mbox *m);
 /* The session's view: messages 1..count in UID order (index = seq - 1). */
 uint32_t mbox_count(const struct mbox *m);
 uint32_t mbox_recent(const struct mbox *m);
+/* Message idx (NULL past the end): a copy, valid until the 4th next
+ * mbox_msg() on m or mbox_close() (the view keeps only UIDs and flags; the
+ * rest is the folder's state shared by the sessions of the process). */
 const struct mbox_msg *mbox_msg(const struct mbox *m, uint32_t idx);
 /* The index of uid, or -1. */
 int64_t	mbox_find_uid(const struct mbox *m, uint32_t uid);
@@ -184,7 +185,10 @@ int	mbox_sync(struct mbox *m, bool report_expunges, struct mbox_changes *ch);
 void	mbox_changes_clear(struct mbox_changes *ch);
 
 /* Sets the flags of message idx (a rename in cur/). 0; 1 when the message
- * is gone (expunged by another session); -1 on error. read_only: -1. */
+ * is gone (expunged by another session); -1 on error. read_only: -1.
+ * Durable (cur/ fsync'd, once for any number of changes) when the next
+ * mbox_sync() or mbox_close() on m returns: call one before telling the
+ * client (IMAP does, before every tagged OK of STORE and FETCH). */
 int	mbox_set_flags(struct mbox *m, uint32_t idx, unsigned flags);
 
 /* Opens message idx for reading (O_RDONLY|O_CLOEXEC), the LF form on

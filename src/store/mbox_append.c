@@ -130,6 +130,8 @@ out:
 	return rc;
 }
 
+unsigned long mbox_dir_fsyncs;
+
 int
 mbox_fsync_dir(const char *dir, const char *sub)
 {
@@ -137,6 +139,7 @@ mbox_fsync_dir(const char *dir, const char *sub)
 	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
 
 	free(p);
+	mbox_dir_fsyncs++;
 	if (fd != -1) {
 		rc = fsync(fd);
 		close(fd);
@@ -324,9 +327,11 @@ mbox_copy_bytes(const char *src, const char *dst)
 
 /* One source message into dest's tmp/ under a new name. */
 static int
-mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
+mbox_copy_one(struct mbox *m, uint32_t idx, const char *ddir,
     struct mbox_newv *v)
 {
+	struct mbox_ent *e;
+	int64_t ei;
 	size_t i = v->n;
 	char *unique, *src = NULL, *tmp = NULL;
 	struct stat st;
@@ -334,7 +339,7 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 
 	for (int retry = 0; retry < 2 && rc == -1; retry++) {
 		free(src);
-		if ((src = mbox_msg_path(m, msg, retry == 1, &lk)) == NULL)
+		if ((src = mbox_msg_path(m, idx, retry == 1, &lk)) == NULL)
 			break;
 		if (stat(src, &st) == -1)
 			continue;	/* renamed meanwhile: look again */
@@ -357,9 +362,19 @@ mbox_copy_one(struct mbox *m, struct mbox_msg *msg, const char *ddir,
 		close(lk);
 	if (rc == -1)
 		return -1;
+	if ((ei = mbox_ent_by_uid(m->f, m->uids[idx])) < 0) {
+		unlink(tmp);	/* dropped meanwhile: cannot happen in-loop */
+		free(tmp);
+		free(v->base[i]);
+		v->base[i] = NULL;
+		return -1;
+	}
+	e = m->f->ents[ei];
 	v->tmp[i] = tmp;
-	v->final[i] = mbox_flags_name(v->base[i], msg->file, msg->flags);
-	v->vsize[i] = msg->vsize;
+	/* The flags of the view (what the client was told). */
+	v->final[i] = mbox_flags_name(v->base[i], e->file,
+	    m->bits[idx] & MBOX_V_FLAGS);
+	v->vsize[i] = e->vsize;
 	v->n++;
 	return 0;
 }
@@ -384,8 +399,8 @@ mbox_copy(struct mbox *m, const uint32_t *idx, size_t n, const char *dest,
 	}
 	mbox_newv_init(&v, n);
 	for (size_t i = 0; i < n; i++) {
-		if (idx[i] >= m->nmsgs || m->msgs[idx[i]].gone ||
-		    mbox_copy_one(m, &m->msgs[idx[i]], ddir, &v) == -1) {
+		if (idx[i] >= m->nmsgs || (m->bits[idx[i]] & MBOX_V_GONE) ||
+		    mbox_copy_one(m, idx[i], ddir, &v) == -1) {
 			mbox_seterr(err, errlen, "message expunged or unreadable");
 			goto out;
 		}
@@ -420,10 +435,14 @@ mbox_move(struct mbox *m, const uint32_t *idx, size_t n, const char *dest,
 	del = xcalloc(m->nmsgs + 1, sizeof(*del));
 	for (size_t i = 0; i < n; i++)
 		if (!del[idx[i]] &&
-		    mbox_unlink_locked(m, &m->msgs[idx[i]], &fd) == 0)
+		    mbox_unlink_locked(m, idx[i], &fd) == 0)
 			del[idx[i]] = true;
-	close(fd);
-	mbox_ents_compact(m);
+	if (fd != -1)
+		close(fd);
+	/* The unlinks made durable before MOVE's OK (once per call). */
+	if (n > 0)
+		(void)mbox_fsync_dir(m->f->dir, "cur");
+	mbox_ents_compact(m->f);
 	mbox_view_remove(m, del, ch);
 	free(del);
 	return 0;

@@ -668,27 +668,52 @@ mbox_folder_status(struct mbox_user *u, const char *name,
 	st->messages = mbox_count(m);
 	st->uidnext = mbox_uidnext(m);
 	st->uidvalidity = mbox_uidvalidity(m);
-	for (size_t i = 0; i < m->nents; i++) {
+	for (size_t i = 0; i < m->f->nents; i++) {
+		const struct mbox_ent *e = m->f->ents[i];
+
+		if (e->dead)
+			continue;
 		/* Still in new/: \Recent for the next session to select. */
-		st->recent += m->ents[i].in_new;
-		st->unseen += (m->ents[i].flags & MBOX_F_SEEN) == 0;
+		st->recent += e->in_new;
+		st->unseen += (e->flags & MBOX_F_SEEN) == 0;
 	}
 	mbox_close(&m);
 	return 0;
 }
 
+/*
+ * First login only (SPEC 3): the special folders are made (and
+ * subscribed) when the root has no MBOX_INITIALIZED marker yet, then the
+ * marker is written; a user who deletes Junk later does not get it back.
+ * A root made by a delivery before the first login has no marker either.
+ */
 int
 mbox_user_setup(struct mbox_user *u, char *err, size_t errlen)
 {
+	char *p = xasprintf("%s/%s", u->root, MBOX_INITIALIZED);
+	struct stat st;
+	int fd;
+
+	if (lstat(p, &st) == 0) {
+		free(p);
+		return 0;
+	}
 	for (size_t i = 0; i < MBOX_NSPECIALS; i++) {
 		const char *name = mbox_specials[i].name;
 
 		if (mbox_folder_exists(u, name))
 			continue;
 		if (mbox_folder_create(u, name, err, errlen) == -1 &&
-		    !mbox_folder_exists(u, name))	/* a racing login made it */
+		    !mbox_folder_exists(u, name)) {	/* a racing login made it */
+			free(p);
 			return -1;
+		}
 		(void)mbox_subscribe(u, name, true);
 	}
+	/* Without it (I/O error) the next login tries again: harmless. */
+	fd = open(p, O_WRONLY | O_CREAT | MBOX_O_FILE, 0600);
+	if (fd != -1)
+		close(fd);
+	free(p);
 	return 0;
 }

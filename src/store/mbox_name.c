@@ -91,15 +91,39 @@ mbox_folder_dir(const struct mbox_user *u, const char *name)
 	return out;
 }
 
-bool
-mbox_is_maildir(const char *dir)
+/* A real directory, not a symlink to one (lstat). */
+static bool
+mbox_is_dir(const char *dir, const char *sub)
 {
-	char *p = xasprintf("%s/cur", dir);
+	char *p = sub == NULL ? xstrdup(dir) : xasprintf("%s/%s", dir, sub);
 	struct stat st;
-	bool ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	bool ok = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 
 	free(p);
 	return ok;
+}
+
+/* dir/sub is absent, or a directory that is no symlink. */
+static bool
+mbox_no_link(const char *dir, const char *sub)
+{
+	char *p = xasprintf("%s/%s", dir, sub);
+	struct stat st;
+	bool ok = lstat(p, &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
+
+	free(p);
+	return ok;
+}
+
+/* dir and its cur/ are directories, neither a symlink, and new/ and tmp/
+ * if present are no symlinks either: a symlink planted in the root (to
+ * another user's Maildir, to /etc) is neither listed nor opened. The
+ * path's parents (the root given) are followed as they are. */
+bool
+mbox_is_maildir(const char *dir)
+{
+	return mbox_is_dir(dir, NULL) && mbox_is_dir(dir, "cur") &&
+	    mbox_no_link(dir, "new") && mbox_no_link(dir, "tmp");
 }
 
 /* dir with new/ and cur/ before tmp/ (a delivery that finds tmp/ must find
@@ -266,9 +290,12 @@ mbox_user_uidvalidity(struct mbox_user *u, uint32_t above)
 	uint64_t v = (uint64_t)time(NULL), last = 0;
 	ssize_t n;
 	int fd = open(p, O_RDWR | O_CREAT | MBOX_O_FILE, 0600);
+	struct stat st;
+	bool fresh = false;
 
 	if (fd != -1) {
 		flock(fd, LOCK_EX);
+		fresh = fstat(fd, &st) == 0 && st.st_size == 0;
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		if (n > 0) {
 			buf[n] = '\0';
@@ -284,12 +311,20 @@ mbox_user_uidvalidity(struct mbox_user *u, uint32_t above)
 	if (v >= UINT32_MAX)
 		v = 1;	/* Known limit: after 2106 or 4 billion folders; wraps */
 	if (fd != -1) {
+		/*
+		 * Durable before the value is used: in place (the file is
+		 * also the lock, so it is never replaced), one small write
+		 * over the old value (never shorter: values increase, a wrap
+		 * to 1 excepted), then the length, then fdatasync; a new file
+		 * also gets its directory entry synced. Best effort: without
+		 * it the time still moves on.
+		 */
 		n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
-		/* Best effort: without it the time still moves on. */
-		bool ok = ftruncate(fd, 0) == 0 &&
-		    pwrite(fd, buf, (size_t)n, 0) == n;
+		bool ok = pwrite(fd, buf, (size_t)n, 0) == n &&
+		    ftruncate(fd, n) == 0 && fdatasync(fd) == 0;
 
-		(void)ok;
+		if (ok && fresh)
+			(void)mbox_fsync_dir(u->root, ".");
 		close(fd);
 	}
 	free(p);

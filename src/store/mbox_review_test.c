@@ -16,6 +16,9 @@
  * 3. A file in new/ whose base is already in cur/ (another tool, a message
  *    restored by hand): the new/ -> cur/ rename() replaces the cur/ file,
  *    whose contents are lost.
+ * 5a-f. Second review of the store (wip/storemem): lock upgrade on a
+ *    replaced uid list, partial append, fsync of cur/, UIDVALIDITY stamp,
+ *    symlinked folders, special folders at the first login only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,7 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+#include <sys/resource.h>
+
 #include "store/mbox.h"
+#include "store/mbox_int.h"
 
 #define ROOT	"example.org/bob"
 #define UL	ROOT "/" MBOX_UIDLIST
@@ -202,6 +209,201 @@ test_rename_keeps_children_reachable(void **state)
 	assert_int_equal(found, MBOX_DEPTH_MAX);
 }
 
+/* 5a: a shared lock upgraded to exclusive is on the current uid list,
+ * even when the file was replaced while flock() had dropped it. */
+static void
+test_upgrade_checks_current_file(void **state)
+{
+	struct mbox_ul ul;
+	struct stat a, b;
+	int fd;
+
+	(void)state;
+	mbox_ul_init(&ul, ROOT);
+	fd = mbox_ul_lock(&ul, LOCK_SH);
+	assert_true(fd >= 0);
+	/* Another process rewrites the list (tmp, rename) meanwhile. */
+	write_file(UL ".new", "V1 N1\n");
+	assert_int_equal(rename(UL ".new", UL), 0);
+	assert_int_equal(mbox_ul_upgrade(&ul, &fd), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(UL, &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	close(fd);
+	mbox_ul_free(&ul);
+}
+
+/* 5b: a failed append (here a file size limit) leaves no partial line. */
+static void
+test_failed_append_truncates(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_ul ul;
+	struct rlimit old, lim;
+	struct stat st;
+	char base[200];
+	char *bases[1] = { base };
+	uint64_t vs[1] = { 10 };
+	uint32_t uid;
+	bool reset;
+	int fd;
+
+	mbox_ul_init(&ul, ROOT);
+	fd = mbox_ul_lock(&ul, LOCK_EX);
+	assert_true(fd >= 0);
+	assert_int_equal(mbox_ul_read(f->u, &ul, &fd, &reset, NULL, NULL), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	memset(base, 'x', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 20;	/* the line is longer */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(mbox_ul_append(&ul, fd, bases, vs, 1, &uid), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	/* Fails as reviewed: 20 bytes of a line stay. */
+	assert_int_equal(stat(UL, &st), 0);
+	assert_int_equal(st.st_size, ul.size);
+	close(fd);
+	mbox_ul_free(&ul);
+}
+
+/* 5c: expunge, POP3 UPDATE and MOVE fsync cur/ once per call (not per
+ * message) before they return; flag changes once for a run of them, at
+ * the next mbox_sync() (before the session's tagged OK) or mbox_close(). */
+static void
+test_changes_fsync_cur_once(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox *m;
+	bool del[3] = { true, true, false };
+	uint32_t idx[1] = { 0 }, uv, uids[1];
+	struct mbox_changes ch = { 0 };
+	unsigned long before;
+
+	write_file(ROOT "/new/1700000010.M1P1Q1.host", "a\n");
+	write_file(ROOT "/new/1700000011.M1P1Q1.host", "b\n");
+	write_file(ROOT "/new/1700000012.M1P1Q1.host", "c\n");
+	write_file(ROOT "/new/1700000013.M1P1Q1.host", "d\n");
+	m = mbox_open(f->u, "INBOX", false, f->err, sizeof(f->err));
+	assert_non_null(m);
+	assert_int_equal(mbox_count(m), 4);
+	/* Flag changes: one fsync for a run of them, by the next sync. */
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_set_flags(m, 1, MBOX_F_SEEN), 0);
+	assert_int_equal(mbox_dir_fsyncs, before);
+	assert_int_equal(mbox_sync(m, false, NULL), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	assert_int_equal(mbox_sync(m, false, NULL), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_DELETED), 0);
+	assert_int_equal(mbox_set_flags(m, 1, MBOX_F_DELETED), 0);
+	/* Expunge: once, covering the pending flag changes too. */
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_expunge(m, NULL, &ch), 0);
+	assert_int_equal(ch.nexpunged, 2);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	mbox_changes_clear(&ch);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_move(m, idx, 1, "Trash", &uv, uids, &ch,
+	    f->err, sizeof(f->err)), 0);
+	/* Trash's cur/ for the copy, then ours once for the unlink. */
+	assert_true(mbox_dir_fsyncs >= before + 2);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_count(m), 1);
+	before = mbox_dir_fsyncs;
+	assert_int_equal(mbox_delete(m, del), 0);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	mbox_close(&m);
+	/* A flag change then close: flushed by the close. */
+	m = mbox_open(f->u, "Trash", false, f->err, sizeof(f->err));
+	assert_non_null(m);
+	assert_int_equal(mbox_count(m), 1);
+	assert_int_equal(mbox_set_flags(m, 0, MBOX_F_FLAGGED), 0);
+	before = mbox_dir_fsyncs;
+	mbox_close(&m);
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+}
+
+/* 5d: the UIDVALIDITY stamp is written in place, durably, and replaces a
+ * longer old value entirely. */
+static void
+test_uidvalidity_stamp_durable(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64] = "";
+	unsigned long before;
+	uint32_t v;
+	int fd;
+
+	unlink(ROOT "/" MBOX_UIDVALIDITY_FILE);
+	before = mbox_dir_fsyncs;
+	assert_true(mbox_user_uidvalidity(f->u, 0) > 0);
+	/* A new stamp file: its directory entry synced too. */
+	assert_int_equal(mbox_dir_fsyncs, before + 1);
+	write_file(ROOT "/" MBOX_UIDVALIDITY_FILE, "5\n\n\n\n\n\n\n\n\n\n\n\n\n");
+	v = mbox_user_uidvalidity(f->u, 0);
+	fd = open(ROOT "/" MBOX_UIDVALIDITY_FILE, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	assert_int_equal(strtoul(buf, NULL, 10), v);
+	assert_int_equal(strlen(buf), strcspn(buf, "\n") + 1);
+	assert_true(mbox_user_uidvalidity(f->u, 0) > v);
+}
+
+/* 5e: a folder that is a symlink (here to another user's Maildir), or
+ * whose cur/ is one, is neither listed nor opened. */
+static void
+test_symlinked_folder_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_user *eve;
+	struct mbox_folder_info *v;
+	size_t n;
+
+	eve = mbox_user_open("example.org/eve", f->err, sizeof(f->err));
+	assert_non_null(eve);
+	write_file("example.org/eve/new/1700000020.M1P1Q1.host", "secret\n");
+	assert_int_equal(symlink("../eve", ROOT "/.Other"), 0);
+	assert_int_equal(mkdir(ROOT "/.Half", 0700), 0);
+	assert_int_equal(mkdir(ROOT "/.Half/new", 0700), 0);
+	assert_int_equal(mkdir(ROOT "/.Half/tmp", 0700), 0);
+	assert_int_equal(symlink("../../eve/cur", ROOT "/.Half/cur"), 0);
+	assert_false(mbox_folder_exists(f->u, "Other"));
+	assert_false(mbox_folder_exists(f->u, "Half"));
+	assert_null(mbox_open(f->u, "Other", true, f->err, sizeof(f->err)));
+	assert_null(mbox_open(f->u, "Half", false, f->err, sizeof(f->err)));
+	assert_int_equal(mbox_folder_list(f->u, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(v[i].name, "Other");
+		assert_string_not_equal(v[i].name, "Half");
+	}
+	mbox_folder_list_free(v, n);
+	mbox_user_close(&eve);
+}
+
+/* 5f: the special folders are made at the first login only: a user who
+ * deleted Junk does not get it back at the next. */
+static void
+test_deleted_junk_stays_deleted(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(mbox_folder_exists(f->u, "Junk"));
+	assert_int_equal(mbox_folder_delete(f->u, "Junk", f->err,
+	    sizeof(f->err)), 0);
+	mbox_user_close(&f->u);
+	f->u = mbox_user_open(ROOT, f->err, sizeof(f->err));
+	assert_non_null(f->u);
+	assert_false(mbox_folder_exists(f->u, "Junk"));
+	assert_true(mbox_folder_exists(f->u, "Sent"));
+}
+
 int
 main(void)
 {
@@ -214,6 +416,18 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rename_keeps_children_reachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_checks_current_file,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_append_truncates,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_fsync_cur_once,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity_stamp_durable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinked_folder_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_junk_stays_deleted,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,57 +38,57 @@ struct mbox_scanv {
 static void
 mbox_sync_rec(void *arg, const struct mbox_uidlist_rec *r)
 {
-	struct mbox *m = arg;
-	struct mbox_ent e = { 0 }, *old;
+	struct mbox_fst *f = arg;
+	struct mbox_ent *e;
+	int64_t old;
 
-	if (m->nents >= MBOX_ENTS_MAX)
+	if (f->nents >= MBOX_ENTS_MAX)
 		return;	/* Known limit: a corrupt, huge list; the rest get new UIDs */
-	e.base = xstrndup(r->base.ptr, r->base.len);
-	e.uid = r->uid;
-	e.vsize = r->vsize;
 	/* Two lines for one base: the later wins, as for every reader. */
-	if ((old = mbox_ent_find(m, e.base)) != NULL) {
-		free(old->base);
-		free(old->file);
-		old->base = old->file = NULL;
-	}
-	mbox_ent_add(m, &e);
+	if ((old = mbox_ent_find(f, r->base.ptr, r->base.len)) >= 0)
+		mbox_ent_kill(f, (size_t)old);
+	e = mbox_ent_new(r->base.ptr, r->base.len, NULL);
+	e->uid = r->uid;
+	e->vsize = r->vsize;
+	mbox_ent_add(f, e);
 }
 
 static void
-mbox_sync_forget(struct mbox *m)
+mbox_sync_forget(struct mbox_fst *f)
 {
-	for (size_t i = 0; i < m->nents; i++) {
-		free(m->ents[i].base);
-		free(m->ents[i].file);
-	}
-	m->nents = 0;
-	mbox_ents_compact(m);
+	for (size_t i = 0; i < f->nents; i++)
+		f->ents[i]->dead = true;
+	f->gen++;
+	mbox_ents_compact(f);
 }
 
 /* One file found in new/ or cur/. */
 static void
-mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
-    bool moved)
+mbox_sync_file(struct mbox_fst *f, struct mbox_scanv *sv, char *name,
+    bool in_new, bool moved)
 {
 	size_t blen = mbox_base_len(name);
-	char *base = xstrndup(name, blen);
-	struct mbox_ent *e = mbox_ent_find(m, base);
+	int64_t i = mbox_ent_find(f, name, blen);
 	struct mbox_scan *s;
 
-	if (e != NULL) {
+	if (i >= 0) {
+		struct mbox_ent *e = f->ents[i];
+
 		if (!e->found) {	/* else the same base twice: skipped */
+			unsigned fl = mbox_flags_from_name(name);
+
 			sv->nfiles++;
+			if (fl != e->flags || strcmp(e->file, name) != 0 ||
+			    in_new != e->in_new)
+				f->gen++;
+			mbox_ent_set_file(f, (size_t)i, name);
+			e = f->ents[i];
 			e->found = true;
-			free(e->file);
-			e->file = name;
-			e->flags = mbox_flags_from_name(name);
+			e->flags = (uint8_t)fl;
 			e->in_new = in_new;
 			e->recent = e->recent || moved;
-			name = NULL;
 		}
 		free(name);
-		free(base);
 		return;
 	}
 	if (sv->nfiles >= MBOX_MSGS_MAX) {
@@ -96,7 +96,6 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 		 * sync scans again until then). */
 		sv->full = true;
 		free(name);
-		free(base);
 		return;
 	}
 	if (sv->n == sv->cap) {
@@ -105,7 +104,7 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 	}
 	s = &sv->v[sv->n++];
 	s->name = name;
-	s->base = base;
+	s->base = xstrndup(name, blen);
 	s->flags = mbox_flags_from_name(name);
 	s->in_new = in_new;
 	s->recent = moved;
@@ -113,9 +112,10 @@ mbox_sync_file(struct mbox *m, struct mbox_scanv *sv, char *name, bool in_new,
 }
 
 static int
-mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
+mbox_sync_scan(struct mbox_fst *f, bool read_only, struct mbox_scanv *sv,
+    bool is_new)
 {
-	const char *dir = is_new ? m->dir_new : m->dir_cur;
+	const char *dir = is_new ? f->dir_new : f->dir_cur;
 	DIR *d = opendir(dir);
 	struct dirent *de;
 
@@ -129,15 +129,15 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 		if (!mbox_uidlist_base_ok(de->d_name, blen))
 			continue;	/* ".", "..", dot files, odd names */
 		name = xstrdup(de->d_name);
-		if (is_new && !m->read_only) {
+		if (is_new && !read_only) {
 			char *base = xstrndup(name, blen);
 			char *cur = mbox_flags_name(base, name,
 			    mbox_flags_from_name(name));
 			int rrc, err;
 
 			free(base);
-			from = xasprintf("%s/%s", m->dir_new, name);
-			to = xasprintf("%s/%s", m->dir_cur, cur);
+			from = xasprintf("%s/%s", f->dir_new, name);
+			to = xasprintf("%s/%s", f->dir_cur, cur);
 			/* Never over a file of cur/ with the same name (another
 			 * tool's, a restored copy): that message would be lost.
 			 * It then stays in new/, its base seen in cur/ only. */
@@ -160,7 +160,7 @@ mbox_sync_scan(struct mbox *m, struct mbox_scanv *sv, bool is_new)
 				continue;
 			}
 		}
-		mbox_sync_file(m, sv, name, in_new, moved);
+		mbox_sync_file(f, sv, name, in_new, moved);
 	}
 	closedir(d);
 	return 0;
@@ -176,10 +176,11 @@ mbox_scan_cmp(const void *a, const void *b)
 /* UIDs for the files without a line, in name order (delivery names start
  * with the time): vsize read once, lines appended and fdatasync'd. */
 static int
-mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
+mbox_sync_assign(struct mbox_fst *f, int fd, struct mbox_scanv *sv)
 {
 	char **bases;
 	uint64_t *vsizes;
+	int64_t *idates;
 	uint32_t *uids;
 	size_t *keep, n = 0;
 	struct stat st;
@@ -190,6 +191,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 	qsort(sv->v, sv->n, sizeof(*sv->v), mbox_scan_cmp);
 	bases = xcalloc(sv->n, sizeof(*bases));
 	vsizes = xcalloc(sv->n, sizeof(*vsizes));
+	idates = xcalloc(sv->n, sizeof(*idates));
 	uids = xcalloc(sv->n, sizeof(*uids));
 	keep = xcalloc(sv->n, sizeof(*keep));
 	for (size_t i = 0; i < sv->n; i++) {
@@ -199,7 +201,7 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 
 		if (n > 0 && strcmp(s->base, bases[n - 1]) == 0)
 			continue;	/* in new/ and in cur/ */
-		p = xasprintf("%s/%s", s->in_new ? m->dir_new : m->dir_cur,
+		p = xasprintf("%s/%s", s->in_new ? f->dir_new : f->dir_cur,
 		    s->name);
 		mfd = open(p, O_RDONLY | MBOX_O_FILE);
 		free(p);
@@ -214,24 +216,28 @@ mbox_sync_assign(struct mbox *m, int fd, struct mbox_scanv *sv)
 		close(mfd);
 		if (rc == -1)
 			continue;
+		idates[n] = (int64_t)st.st_mtim.tv_sec;
 		bases[n] = s->base;
 		keep[n++] = i;
 	}
-	rc = mbox_ul_append(&m->ul, fd, bases, vsizes, n, uids);
+	rc = mbox_ul_append(&f->ul, fd, bases, vsizes, n, uids);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct mbox_scan *s = &sv->v[keep[i]];
-		struct mbox_ent e = {
-			.base = s->base, .file = s->name,
-			.uid = uids[i], .vsize = vsizes[i],
-			.flags = s->flags, .in_new = s->in_new,
-			.recent = s->recent, .found = true,
-		};
+		struct mbox_ent *e = mbox_ent_new(s->base, strlen(s->base),
+		    s->name);
 
-		mbox_ent_add(m, &e);
-		s->base = s->name = NULL;
+		e->uid = uids[i];
+		e->vsize = vsizes[i];
+		e->idate = idates[i];
+		e->flags = (uint8_t)s->flags;
+		e->in_new = s->in_new;
+		e->recent = s->recent;
+		e->found = true;
+		mbox_ent_add(f, e);
 	}
 	free(bases);
 	free(vsizes);
+	free(idates);
 	free(uids);
 	free(keep);
 	return rc;
@@ -258,14 +264,16 @@ mbox_stamp_eq(const struct timespec *a, const struct stat *st)
 static bool
 mbox_sync_unchanged(struct mbox *m)
 {
+	struct mbox_fst *f = m->f;
 	struct stat a, b, c;
 
-	if (!m->stamps_ok || stat(m->dir_new, &a) == -1 ||
-	    stat(m->dir_cur, &b) == -1 || stat(m->ul.path, &c) == -1)
+	if (!f->stamps_ok || (f->new_left && !m->read_only) ||
+	    stat(f->dir_new, &a) == -1 || stat(f->dir_cur, &b) == -1 ||
+	    stat(f->ul.path, &c) == -1)
 		return false;
-	return mbox_stamp_eq(&m->mt_new, &a) && mbox_stamp_eq(&m->mt_cur, &b) &&
-	    mbox_stamp_eq(&m->mt_ul, &c) && c.st_ino == m->ino_ul &&
-	    c.st_size == m->size_ul;
+	return mbox_stamp_eq(&f->mt_new, &a) && mbox_stamp_eq(&f->mt_cur, &b) &&
+	    mbox_stamp_eq(&f->mt_ul, &c) && c.st_ino == f->ino_ul &&
+	    c.st_size == f->size_ul;
 }
 
 /*
@@ -284,60 +292,58 @@ mbox_stamp_recent(const struct timespec *t)
 static int
 mbox_sync_locked(struct mbox *m, int *fdp)
 {
+	struct mbox_fst *f = m->f;
 	struct mbox_scanv sv = { 0 };
 	struct stat a, b;
-	bool reset, dead = false, full;
+	bool reset, dead = false, full, left = false;
 	int rc;
 
-	if (stat(m->dir_new, &a) == -1 || stat(m->dir_cur, &b) == -1)
+	if (stat(f->dir_new, &a) == -1 || stat(f->dir_cur, &b) == -1)
 		return -1;
-	if (mbox_ul_is_new(&m->ul, *fdp))
-		mbox_sync_forget(m);	/* read again from the top */
-	if (mbox_ul_read(m->u, &m->ul, fdp, &reset, mbox_sync_rec, m) == -1)
+	if (mbox_ul_is_new(&f->ul, *fdp))
+		mbox_sync_forget(f);	/* read again from the top */
+	if (mbox_ul_read(m->u, &f->ul, fdp, &reset, mbox_sync_rec, f) == -1)
 		return -1;
 	if (reset)
-		mbox_sync_forget(m);	/* a new UIDVALIDITY: no lines */
-	if (m->uidvalidity != 0 && m->ul.st.uidvalidity != m->uidvalidity) {
-		/* The uid list was lost: this view's UIDs mean nothing now.
-		 * The session must end (RFC 3501 2.3.1.1). */
-		errno = ESTALE;
-		return -1;
-	}
-	for (size_t i = 0; i < m->nents; i++)
-		m->ents[i].found = false;
+		mbox_sync_forget(f);	/* a new UIDVALIDITY: no lines */
+	for (size_t i = 0; i < f->nents; i++)
+		f->ents[i]->found = false;
 	/* cur/ first: what the new/ scan moves into cur/ is then seen once. */
-	if (mbox_sync_scan(m, &sv, false) == -1 ||
-	    mbox_sync_scan(m, &sv, true) == -1) {
+	if (mbox_sync_scan(f, m->read_only, &sv, false) == -1 ||
+	    mbox_sync_scan(f, m->read_only, &sv, true) == -1) {
 		mbox_scanv_free(&sv);
 		return -1;
 	}
-	for (size_t i = 0; i < m->nents; i++) {
-		struct mbox_ent *e = &m->ents[i];
+	for (size_t i = 0; i < f->nents; i++) {
+		struct mbox_ent *e = f->ents[i];
 
-		if (e->base != NULL && e->found)
+		if (!e->dead && e->found) {
+			left = left || e->in_new;
 			continue;
-		free(e->base);
-		free(e->file);
-		e->base = e->file = NULL;
+		}
+		mbox_ent_kill(f, i);
 		dead = true;
 	}
 	if (dead)
-		mbox_ents_compact(m);
-	rc = mbox_sync_assign(m, *fdp, &sv);
+		mbox_ents_compact(f);
+	rc = mbox_sync_assign(f, *fdp, &sv);
 	full = sv.full;
 	mbox_scanv_free(&sv);
-	if (rc == 0 && mbox_ul_wants_rewrite(&m->ul, m->nents))
-		rc = mbox_ul_rewrite(&m->ul, fdp, m->ents, m->nents);
+	for (size_t i = 0; rc == 0 && i < f->nents; i++)
+		left = left || f->ents[i]->in_new;
+	f->new_left = m->read_only && left;
+	if (rc == 0 && mbox_ul_wants_rewrite(&f->ul, f->nents))
+		rc = mbox_ul_rewrite(&f->ul, fdp, f->ents, f->nents);
 	if (rc == 0) {
-		m->mt_new = a.st_mtim;
-		m->mt_cur = b.st_mtim;
+		f->mt_new = a.st_mtim;
+		f->mt_cur = b.st_mtim;
 		if (fstat(*fdp, &a) == 0) {
-			m->mt_ul = a.st_mtim;
-			m->ino_ul = a.st_ino;
-			m->size_ul = a.st_size;
-			m->stamps_ok = !full && !mbox_stamp_recent(&m->mt_new) &&
-			    !mbox_stamp_recent(&m->mt_cur) &&
-			    !mbox_stamp_recent(&m->mt_ul);
+			f->mt_ul = a.st_mtim;
+			f->ino_ul = a.st_ino;
+			f->size_ul = a.st_size;
+			f->stamps_ok = !full && !mbox_stamp_recent(&f->mt_new) &&
+			    !mbox_stamp_recent(&f->mt_cur) &&
+			    !mbox_stamp_recent(&f->mt_ul);
 		}
 	}
 	return rc;
@@ -351,90 +357,96 @@ mbox_sync_disk(struct mbox *m, bool force)
 
 	if (!force && mbox_sync_unchanged(m))
 		return 0;
-	m->stamps_ok = false;
-	if ((fd = mbox_ul_lock(&m->ul, LOCK_EX)) == -1)
+	m->f->stamps_ok = false;
+	if ((fd = mbox_ul_lock(&m->f->ul, LOCK_EX)) == -1)
 		return -1;
 	rc = mbox_sync_locked(m, &fd);
 	saved = errno;
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	errno = saved;
-	if (rc == 0 && m->uidvalidity == 0)
-		m->uidvalidity = m->ul.st.uidvalidity;
 	return rc == 0 ? 1 : -1;
 }
 
 static void
-mbox_msg_from_ent(struct mbox *m, struct mbox_msg *msg, struct mbox_ent *e)
+mbox_view_grow(struct mbox *m, size_t add)
 {
-	struct stat st;
-	char *p = xasprintf("%s/%s", e->in_new ? m->dir_new : m->dir_cur,
-	    e->file);
-
-	memset(msg, 0, sizeof(*msg));
-	msg->uid = e->uid;
-	msg->flags = e->flags;
-	msg->recent = e->recent;
-	msg->vsize = e->vsize;
-	msg->internaldate = stat(p, &st) == 0 ? (int64_t)st.st_mtim.tv_sec : 0;
-	msg->base = xstrdup(e->base);
-	msg->file = xstrdup(e->file);
-	e->recent = false;
-	free(p);
-	if (msg->recent)
-		m->nrecent++;
+	if (m->nmsgs + add <= m->capmsgs)
+		return;
+	m->capmsgs = m->nmsgs + add + m->nmsgs / 8 + 16;
+	m->uids = xrealloc(m->uids, m->capmsgs * sizeof(*m->uids));
+	m->bits = xrealloc(m->bits, m->capmsgs * sizeof(*m->bits));
 }
 
-/* The view after a full sync: gone ones marked, flags, new ones. */
+/*
+ * The view after a change of the shared state (both in UID order, one
+ * merge): gone ones marked, flags changed by others, new ones appended
+ * (recent for the first view that takes a message moved by a sync).
+ */
 static void
 mbox_view_update(struct mbox *m, struct mbox_changes *ch)
 {
+	struct mbox_fst *f = m->f;
 	uint32_t *changed = NULL, maxuid;
-	size_t nchanged = 0, i, first;
+	size_t nchanged = 0, capchanged = 0, i, j = 0, first;
 
 	for (i = 0; i < m->nmsgs; i++) {
-		struct mbox_msg *msg = &m->msgs[i];
+		uint8_t *b = &m->bits[i];
 		struct mbox_ent *e;
 
-		if (msg->gone)
+		if (*b & MBOX_V_GONE)
 			continue;
-		e = mbox_ent_find(m, msg->base);
-		if (e == NULL || e->uid != msg->uid) {
-			msg->gone = true;
+		while (j < f->nents && (f->ents[j]->uid < m->uids[i] ||
+		    f->ents[j]->dead))
+			j++;
+		if (j == f->nents || f->ents[j]->uid != m->uids[i]) {
+			*b |= MBOX_V_GONE;
 			continue;
 		}
-		if (strcmp(e->file, msg->file) != 0) {
-			free(msg->file);
-			msg->file = xstrdup(e->file);
-		}
-		if (e->flags != msg->flags) {
-			msg->flags = e->flags;
-			changed = xrealloc(changed, (nchanged + 1) * sizeof(*changed));
-			changed[nchanged++] = (uint32_t)i + 1;
+		e = f->ents[j];
+		if (e->flags != (*b & MBOX_V_FLAGS)) {
+			*b = (uint8_t)((*b & ~MBOX_V_FLAGS) | e->flags);
+			if (nchanged == capchanged) {
+				capchanged = capchanged == 0 ? 16 : 2 * capchanged;
+				changed = xrealloc(changed,
+				    capchanged * sizeof(*changed));
+			}
+			changed[nchanged++] = m->uids[i];
 		}
 	}
-	maxuid = m->nmsgs > 0 ? m->msgs[m->nmsgs - 1].uid : 0;
-	for (first = m->nents; first > 0 && m->ents[first - 1].uid > maxuid;)
+	maxuid = m->nmsgs > 0 ? m->uids[m->nmsgs - 1] : 0;
+	for (first = f->nents; first > 0 && f->ents[first - 1]->uid > maxuid;)
 		first--;
-	if (first < m->nents) {
-		size_t add = m->nents - first;
+	if (first < f->nents) {
+		size_t added = 0;
 
-		if (m->nmsgs + add > m->capmsgs) {
-			m->capmsgs = m->nmsgs + add + m->nmsgs / 2 + 16;
-			m->msgs = xrealloc(m->msgs, m->capmsgs * sizeof(*m->msgs));
+		mbox_view_grow(m, f->nents - first);
+		for (i = first; i < f->nents; i++) {
+			struct mbox_ent *e = f->ents[i];
+
+			if (e->dead)
+				continue;
+			m->uids[m->nmsgs] = e->uid;
+			m->bits[m->nmsgs] = e->flags;
+			if (e->recent) {
+				m->bits[m->nmsgs] |= MBOX_V_RECENT;
+				m->nrecent++;
+				e->recent = false;
+			}
+			m->nmsgs++;
+			added++;
 		}
-		for (i = first; i < m->nents; i++)
-			mbox_msg_from_ent(m, &m->msgs[m->nmsgs++], &m->ents[i]);
-		if (ch != NULL)
+		if (ch != NULL && added > 0)
 			ch->exists_changed = true;
 	}
 	if (ch != NULL && nchanged > 0) {
 		ch->flags_changed = xrealloc(ch->flags_changed,
 		    (ch->nflags_changed + nchanged) * sizeof(*changed));
 		for (i = 0; i < nchanged; i++)
-			ch->flags_changed[ch->nflags_changed++] =
-			    m->msgs[changed[i] - 1].uid;
+			ch->flags_changed[ch->nflags_changed++] = changed[i];
 	}
 	free(changed);
+	m->gen = f->gen;
 }
 
 int
@@ -442,17 +454,25 @@ mbox_sync(struct mbox *m, bool report_expunges, struct mbox_changes *ch)
 {
 	uint32_t recent = m->nrecent;
 	size_t nflags = ch != NULL ? ch->nflags_changed : 0;
-	int rc = mbox_sync_disk(m, false);
 
-	if (rc == -1)
+	/* Our flag changes durable before the session reports anything. */
+	if (mbox_flush(m) == -1 || mbox_sync_disk(m, false) == -1)
 		return -1;
-	if (rc == 1)
+	if (m->uidvalidity == 0)
+		m->uidvalidity = m->f->ul.st.uidvalidity;
+	else if (m->f->ul.st.uidvalidity != m->uidvalidity) {
+		/* The uid list was lost: this view's UIDs mean nothing now.
+		 * The session must end (RFC 3501 2.3.1.1). */
+		errno = ESTALE;
+		return -1;
+	}
+	if (m->gen != m->f->gen)
 		mbox_view_update(m, ch);
 	if (report_expunges) {
 		bool *del = xcalloc(m->nmsgs + 1, sizeof(*del));
 
 		for (size_t i = 0; i < m->nmsgs; i++)
-			del[i] = m->msgs[i].gone;
+			del[i] = (m->bits[i] & MBOX_V_GONE) != 0;
 		mbox_view_remove(m, del, ch);
 		free(del);
 	}

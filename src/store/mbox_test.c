@@ -27,6 +27,7 @@
 
 #include "store/maildir.h"
 #include "store/mbox.h"
+#include "store/mbox_int.h"
 #include "store/mbox_uidlist.h"
 
 #define ROOT	"example.org/bob"
@@ -265,8 +266,7 @@ test_delivery_then_open(void **state)
 	assert_int_equal(mbox_uidnext(m), 4);
 	msg = mbox_msg(m, 0);
 	assert_int_equal(msg->uid, 1);
-	assert_string_equal(msg->base, "1700000001.QAR0.mx,S=2");
-	assert_string_equal(msg->file, "1700000001.QAR0.mx,S=2:2,");
+	assert_string_equal(mbox_msg_file(m, 0), "1700000001.QAR0.mx,S=2:2,");
 	assert_int_equal(msg->vsize, 3);
 	assert_true(msg->recent);
 	assert_int_equal(msg->flags, 0);
@@ -340,7 +340,8 @@ test_uids_persist_and_uidvalidity_renews(void **state)
 	assert_int_equal(mbox_count(m), 2);
 	assert_int_equal(mbox_msg(m, 0)->uid, 1);
 	assert_int_equal(mbox_msg(m, 1)->uid, 2);
-	assert_string_equal(mbox_msg(m, 1)->base, "3.QC.mx");
+	assert_int_equal(strncmp(mbox_msg_file(m, 1), "3.QC.mx", 7), 0);
+	assert_true(strchr(":", mbox_msg_file(m, 1)[7]) != NULL);
 	mbox_close(&m);
 }
 
@@ -414,7 +415,7 @@ test_flags_between_sessions(void **state)
 	assert_int_equal(mbox_recent(a) + mbox_recent(b), 2);
 	assert_int_equal(mbox_set_flags(a, 1, MBOX_F_SEEN | MBOX_F_FLAGGED |
 	    MBOX_F_DRAFT | MBOX_F_ANSWERED | MBOX_F_DELETED), 0);
-	assert_string_equal(mbox_msg(a, 1)->file, "2.QB.mx:2,DFRST");
+	assert_string_equal(mbox_msg_file(a, 1), "2.QB.mx:2,DFRST");
 	assert_true(exists(ROOT "/cur/2.QB.mx:2,DFRST"));
 	assert_int_equal(mbox_sync(b, false, &ch), 0);
 	assert_int_equal(ch.nflags_changed, 1);
@@ -517,7 +518,7 @@ test_msg_open_after_rename_elsewhere(void **state)
 	/* Another tool renamed it: found again by its base name. */
 	assert_int_equal(rename(ROOT "/cur/1.QA.mx:2,", ROOT "/cur/1.QA.mx:2,S"), 0);
 	assert_string_equal(slurp_fd(mbox_msg_open(m, 0)), "body\n");
-	assert_string_equal(mbox_msg(m, 0)->file, "1.QA.mx:2,S");
+	assert_string_equal(mbox_msg_file(m, 0), "1.QA.mx:2,S");
 	assert_int_equal(unlink(ROOT "/cur/1.QA.mx:2,S"), 0);
 	assert_int_equal(mbox_msg_open(m, 0), -1);
 	assert_int_equal(errno, ENOENT);
@@ -731,7 +732,7 @@ test_append_crlf_across_pieces(void **state)
 	    "Subject: x\n\nbody\r\nlast\r");
 	/* Stored: 23 bytes; sent: two bare LFs become CRLF. */
 	assert_int_equal(msg->vsize, 25);
-	assert_non_null(strstr(msg->base, ",S=23"));
+	assert_non_null(strstr(mbox_msg_file(m, 0), ",S=23"));
 	assert_int_equal(mbox_msg(m, 1)->vsize, 3);
 	mbox_close(&m);
 	/* No such folder: TRYCREATE. */
@@ -882,7 +883,8 @@ test_folder_create_list_delete(void **state)
 	    sizeof(f->err)), 0);
 	assert_false(exists(ROOT "/.a.b%2Ec.d"));
 	assert_false(mbox_folder_exists(f->u, "a/b.c/d"));
-	assert_int_equal(count_dir(ROOT), 4);	/* new cur tmp subscriptions */
+	assert_int_equal(count_dir(ROOT), 5);	/* new cur tmp subscriptions,
+						 * postern-initialized */
 	assert_int_equal(mbox_folder_delete(f->u, "a/b.c", f->err,
 	    sizeof(f->err)), 0);
 	assert_int_equal(mbox_folder_delete(f->u, "a", f->err,
@@ -981,7 +983,8 @@ test_forked_writer_while_syncing(void **state)
 	struct mbox *m, *again;
 	pid_t pid;
 	int status;
-	uint32_t last = 0;
+	uint32_t last = 0, uids[2 * CHILD_MSGS];
+	char *files[2 * CHILD_MSGS];
 
 	m = open_box(f, "INBOX", false);
 	pid = fork();
@@ -1032,15 +1035,21 @@ test_forked_writer_while_syncing(void **state)
 	assert_int_equal(mbox_msg(m, 2 * CHILD_MSGS - 1)->uid, 2 * CHILD_MSGS);
 	assert_true(last <= 2 * CHILD_MSGS);
 	assert_int_equal(mbox_recent(m) + 0, mbox_recent(m));
-	/* Another session agrees on every UID. */
+	/* Another session agrees on every UID: one that reads the disk
+	 * afresh (m closed first, else it would share m's state). */
+	for (uint32_t i = 0; i < mbox_count(m); i++) {
+		uids[i] = mbox_msg(m, i)->uid;
+		files[i] = strdup(mbox_msg_file(m, i));
+	}
+	mbox_close(&m);
 	again = open_box(f, "INBOX", false);
 	assert_int_equal(mbox_count(again), 2 * CHILD_MSGS);
-	for (uint32_t i = 0; i < mbox_count(m); i++) {
-		assert_int_equal(mbox_msg(again, i)->uid, mbox_msg(m, i)->uid);
-		assert_string_equal(mbox_msg(again, i)->base, mbox_msg(m, i)->base);
+	for (uint32_t i = 0; i < 2 * CHILD_MSGS; i++) {
+		assert_int_equal(mbox_msg(again, i)->uid, uids[i]);
+		assert_string_equal(mbox_msg_file(again, i), files[i]);
+		free(files[i]);
 	}
 	mbox_close(&again);
-	mbox_close(&m);
 }
 
 #define RACE_MSGS	20
@@ -1150,6 +1159,104 @@ test_uidlist_rewritten_when_mostly_dead(void **state)
 	mbox_close(&m);
 }
 
+/*
+ * The sessions of one process on one folder share its state (records,
+ * index, uid list reader): each view holds UIDs and bits only, and sees
+ * the others' changes at its next sync.
+ */
+static void
+test_sessions_share_state(void **state)
+{
+	struct fixture *f = *state;
+	struct mbox_changes ch = { 0 };
+	struct mbox *a, *b, *ro, *other;
+	bool del[3] = { false, false, false };
+
+	deliver("1.QA.mx", "a\n");
+	deliver("2.QB.mx", "b\n");
+	deliver("3.QC.mx", "c\n");
+	/* Read-only first: the files stay in new/, nobody's recent yet. */
+	ro = open_box(f, "INBOX", true);
+	assert_int_equal(mbox_count(ro), 3);
+	assert_int_equal(mbox_recent(ro), 0);
+	assert_int_equal(count_dir(ROOT "/new"), 3);
+	/* A writer then moves them, and they are its recent ones. */
+	a = open_box(f, "INBOX", false);
+	assert_ptr_equal(a->f, ro->f);
+	assert_int_equal(count_dir(ROOT "/new"), 0);
+	assert_int_equal(mbox_recent(a), 3);
+	b = open_box(f, "inbox", false);
+	assert_ptr_equal(a->f, b->f);
+	assert_int_equal(mbox_count(b), 3);
+	assert_int_equal(mbox_recent(b), 0);
+	other = open_box(f, "Trash", false);
+	assert_ptr_not_equal(other->f, a->f);
+	mbox_close(&other);
+	assert_int_equal(mbox_msg(b, 1)->vsize, 3);
+	assert_true(mbox_msg(b, 1)->internaldate > 0);
+
+	/* Flags set by a: b is told at its sync, a is not. */
+	assert_int_equal(mbox_set_flags(a, 0, MBOX_F_FLAGGED), 0);
+	assert_int_equal(mbox_msg(b, 0)->flags, 0);	/* not yet reported */
+	assert_int_equal(mbox_sync(b, true, &ch), 0);
+	assert_int_equal(ch.nflags_changed, 1);
+	assert_int_equal(ch.flags_changed[0], 1);
+	assert_int_equal(mbox_msg(b, 0)->flags, MBOX_F_FLAGGED);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_int_equal(ch.nflags_changed, 0);
+	mbox_changes_clear(&ch);
+
+	/* Expunged by a: gone for b, then reported when b may. */
+	assert_int_equal(mbox_set_flags(a, 1, MBOX_F_DELETED), 0);
+	assert_int_equal(mbox_expunge(a, NULL, &ch), 0);
+	assert_int_equal(ch.nexpunged, 1);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(b, false, &ch), 0);
+	assert_int_equal(mbox_count(b), 3);
+	assert_true(mbox_msg(b, 1)->gone);
+	assert_int_equal(mbox_msg_open(b, 1), -1);
+	assert_int_equal(mbox_set_flags(b, 1, MBOX_F_SEEN), 1);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(b, true, &ch), 0);
+	assert_int_equal(ch.nexpunged, 1);
+	assert_int_equal(ch.expunged[0], 2);
+	assert_int_equal(mbox_count(b), 2);
+	mbox_changes_clear(&ch);
+
+	/* New mail: recent for the first view that syncs it. */
+	deliver("4.QD.mx", "d\n");
+	assert_int_equal(mbox_sync(b, true, &ch), 0);
+	assert_true(ch.exists_changed);
+	assert_int_equal(mbox_count(b), 3);
+	assert_int_equal(mbox_recent(b), 1);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(a, true, &ch), 0);
+	assert_true(ch.exists_changed);
+	assert_int_equal(mbox_count(a), 3);
+	assert_int_equal(mbox_recent(a), 2);	/* its first ones, still */
+	assert_false(mbox_msg(a, 2)->recent);
+	mbox_changes_clear(&ch);
+	assert_int_equal(mbox_sync(ro, true, &ch), 0);
+	assert_int_equal(mbox_count(ro), 3);
+	mbox_changes_clear(&ch);
+
+	/* POP3 UPDATE by a (its view keeps its places). */
+	mbox_close(&ro);
+	del[0] = true;
+	assert_int_equal(mbox_delete(a, del), 0);
+	assert_true(mbox_msg(a, 0)->gone);
+	assert_int_equal(mbox_sync(b, true, &ch), 0);
+	assert_int_equal(ch.nexpunged, 1);
+	assert_int_equal(mbox_count(b), 2);
+	assert_string_equal(slurp_fd(mbox_msg_open(b, 1)), "d\n");
+	mbox_changes_clear(&ch);
+	mbox_close(&a);
+	assert_int_equal(mbox_sync(b, true, &ch), 0);
+	assert_int_equal(mbox_count(b), 2);
+	mbox_close(&b);
+}
+
 int
 main(void)
 {
@@ -1181,6 +1288,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forked_writer_while_syncing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_flag_changes,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_share_state,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uidlist_rewritten_when_mostly_dead,
 		    setup, teardown),

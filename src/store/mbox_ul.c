@@ -63,6 +63,25 @@ mbox_ul_lock(struct mbox_ul *ul, int op)
 	return -1;
 }
 
+int
+mbox_ul_upgrade(struct mbox_ul *ul, int *fdp)
+{
+	struct stat a, b;
+
+	/* flock() converts by dropping the shared lock first: the file may
+	 * have been replaced (rewritten) meanwhile. */
+	while (flock(*fdp, LOCK_EX) == -1)
+		if (errno != EINTR)
+			goto fresh;
+	if (fstat(*fdp, &a) == 0 && stat(ul->path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+fresh:
+	close(*fdp);
+	*fdp = mbox_ul_lock(ul, LOCK_EX);
+	return *fdp == -1 ? -1 : 0;
+}
+
 uint32_t
 mbox_ul_uidnext(const struct mbox_ul *ul)
 {
@@ -225,9 +244,16 @@ mbox_ul_append(struct mbox_ul *ul, int fd, char *const *bases,
 	}
 	if (b.overflowed ||
 	    pwrite(fd, b.data, b.len, ul->size) != (ssize_t)b.len ||
-	    fdatasync(fd) == -1)
+	    fdatasync(fd) == -1) {
+		/* No partial line stays (disk full, a file size limit): the
+		 * next append would write after it. Best effort; errno kept. */
+		int saved = errno;
+
+		if (ftruncate(fd, ul->size) == -1)
+			(void)0;	/* the next append truncates the tail */
+		errno = saved;
 		rc = -1;
-	else {
+	} else {
 		ul->size += (off_t)b.len;
 		ul->off = ul->size;
 		ul->st.last_uid = next + (uint32_t)(n - 1);
@@ -247,7 +273,7 @@ mbox_ul_wants_rewrite(const struct mbox_ul *ul, size_t live)
 }
 
 int
-mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
+mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, struct mbox_ent *const *e,
     size_t n)
 {
 	uint32_t next = mbox_ul_uidnext(ul);
@@ -257,15 +283,15 @@ mbox_ul_rewrite(struct mbox_ul *ul, int *fdp, const struct mbox_ent *e,
 	buf_init(&b, (n + 1) * MBOX_UIDLIST_LINE_MAX);
 	buf_printf(&b, "V%" PRIu32 " N%" PRIu32 "\n", ul->st.uidvalidity, next);
 	for (size_t i = 0; i < n; i++)
-		buf_printf(&b, "%" PRIu32 " %" PRIu64 " %s\n", e[i].uid,
-		    e[i].vsize, e[i].base);
+		buf_printf(&b, "%" PRIu32 " %" PRIu64 " %.*s\n", e[i]->uid,
+		    e[i]->vsize, (int)e[i]->baselen, e[i]->file);
 	rc = b.overflowed ? -1 : mbox_ul_replace(ul, fdp, &b);
 	buf_free(&b);
 	if (rc == 0) {
 		ul->st.uidnext = next;
 		ul->st.nrecords = n;
 		ul->st.nbad = 0;
-		ul->st.last_uid = n > 0 ? e[n - 1].uid : 0;
+		ul->st.last_uid = n > 0 ? e[n - 1]->uid : 0;
 	}
 	return rc;
 }
