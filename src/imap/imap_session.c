@@ -5,10 +5,12 @@
  * and the reporting of mailbox changes (7.3.1, 7.4.1). Commands live in
  * imap_cmd_*.c; the connection (TLS, pacing, logins) in msess.
  */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/xalloc.h"
 #include "imap/imap_sess_int.h"
@@ -200,15 +202,25 @@ void
 imap_session_sync(struct imap_session *s, bool allow_expunge)
 {
 	struct mbox_changes ch;
+	struct stat st;
 
 	if (s->mb == NULL)
 		return;
 	memset(&ch, 0, sizeof(ch));
-	if (mbox_sync(s->mb, allow_expunge, &ch) < 0)
+	if (mbox_sync(s->mb, allow_expunge, &ch) == 0) {
+		imap_session_report(s, &ch);
+	} else if (errno == ESTALE || stat(mbox_dir_cur(s->mb), &st) == -1) {
+		/* RFC 3501 2.3.1.1: the view's UIDs mean nothing now (the uid
+		 * list was lost, or the folder was deleted, renamed or made
+		 * again by another session): the session cannot go on. */
+		log_kv(s->log, LOGL_WARN, "mailbox_gone", NULL);
+		imap_untagged(s, "BYE [UNAVAILABLE] The selected mailbox was "
+		    "removed or reset");
+		imap_session_close(s, "mailbox_gone");
+	} else {
 		log_kv(s->log, LOGL_ERROR, "mailbox_error", "detail",
 		    "sync failed", NULL);
-	else
-		imap_session_report(s, &ch);
+	}
 	mbox_changes_clear(&ch);
 }
 
