@@ -97,6 +97,22 @@ test_greeting_and_tls(void **state)
 	EXPECT("g STARTTLS\r\n", "g BAD");
 }
 
+/* RFC 3501 5.4's 30-minute floor is for authenticated sessions: before
+ * login a silent client is dropped after limits.command_timeout, as on
+ * SMTP, so idle connections cannot hold the connection slots for long. */
+static void
+test_idle_timeout_before_and_after_login(void **state)
+{
+	(void)state;
+	imap_proto.close(S);
+	C->cfg.limits.command_timeout = 300;
+	S = imap_proto.open(C);
+	free(out());
+	assert_int_equal(C->idle_sec, 300);
+	login();
+	assert_int_equal(C->idle_sec, IMAP_IDLE_SEC);
+}
+
 static void
 test_login_flow(void **state)
 {
@@ -277,6 +293,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_select_fetch_paced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_expunge_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout_before_and_after_login, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
