@@ -69,6 +69,13 @@ static void imap_session_process(struct imap_session *s);
 void
 imap_session_set_state(struct imap_session *s, enum imap_state st)
 {
+	const struct config *cfg = s->cfg;
+
+	/* Logged in: limits.command_timeout, with RFC 3501 5.4's floor. */
+	if (s->state == IMAP_ST_NOTAUTH && st == IMAP_ST_AUTH)
+		msess_set_idle(s->c, cfg->limits.command_timeout >
+		    IMAP_IDLE_SEC ? cfg->limits.command_timeout :
+		    IMAP_IDLE_SEC);
 	if (s->state != st)
 		log_kv(s->log, LOGL_DEBUG, "state", "from",
 		    imap_state_names[s->state], "to", imap_state_names[st], NULL);
@@ -432,8 +439,10 @@ imap_session_open(struct msess *c)
 		s->msg_max = cfg->domain_defaults.max_message_size;
 	if (s->msg_max == 0 || s->msg_max > UINT32_MAX)
 		s->msg_max = UINT32_MAX;	/* RFC 3501 9: number */
-	/* limits.command_timeout, with RFC 3501 5.4's floor of 30 minutes. */
-	msess_set_idle(c, cfg->limits.command_timeout > IMAP_IDLE_SEC ?
+	/* limits.command_timeout; RFC 3501 5.4's floor of 30 minutes is for
+	 * authenticated sessions (imap_session_set_state()): a client that
+	 * never logs in does not hold a connection slot that long. */
+	msess_set_idle(c, cfg->limits.command_timeout > 0 ?
 	    cfg->limits.command_timeout : IMAP_IDLE_SEC);
 	/* SPEC 5: the greeting names the host, never the software. */
 	imap_untagged(s, "OK [CAPABILITY %s] %s ready", imap_session_caps(s),
