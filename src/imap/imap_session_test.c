@@ -113,6 +113,24 @@ test_idle_timeout_before_and_after_login(void **state)
 	assert_int_equal(C->idle_sec, IMAP_IDLE_SEC);
 }
 
+/* Before TLS no "+" invites a LOGIN password (or an AUTHENTICATE
+ * argument) in plaintext: the literal is refused, the client sends
+ * nothing more of that command and may go on. */
+static void
+test_no_login_literal_before_tls(void **state)
+{
+	char *o;
+
+	(void)state;
+	o = say("a LOGIN bob {8}\r\n");
+	if (strstr(o, "+ ") != NULL || strstr(o, "a NO [PRIVACYREQUIRED]") == NULL)
+		fail_msg("got %s", o);
+	free(o);
+	EXPECT("b NOOP\r\n", "b OK");
+	C->tls = true;
+	EXPECT("c LOGIN bob {2}\r\n", "+ Ready");
+}
+
 static void
 test_login_flow(void **state)
 {
@@ -294,6 +312,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_select_fetch_paced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_expunge_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout_before_and_after_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_login_literal_before_tls, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
