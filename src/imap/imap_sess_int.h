@@ -48,6 +48,7 @@ struct imap_session {
 	bool			 busy;		/* a command runs: start no other */
 	bool			 closing;	/* msess_close() called */
 	bool			 lit_refused_append; /* last refused literal: APPEND's */
+	bool			 lit_refused_tls; /* ... a LOGIN's before TLS */
 	bool			 in_process;	/* imap_session_process() runs */
 	bool			 yield;		/* leave the read loop (STARTTLS) */
 	uint64_t		 msg_max;	/* APPEND size limit, bytes */

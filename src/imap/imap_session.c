@@ -309,7 +309,11 @@ imap_session_literal(struct imap_session *s, uint64_t n, struct span name)
 	uint64_t max = append ? s->msg_max : IMAP_LITERAL_MAX;
 
 	s->lit_refused_append = append;
-	if (n > max) {
+	/* No "+" invites a password in plaintext (LOGINDISABLED). */
+	s->lit_refused_tls = s->state == IMAP_ST_NOTAUTH && !msess_tls(s->c) &&
+	    (span_eq_nocase(name, "LOGIN") ||
+	    span_eq_nocase(name, "AUTHENTICATE"));
+	if (n > max || s->lit_refused_tls) {
 		imap_parser_literal_reject(s->parser);
 		return;
 	}
@@ -325,6 +329,12 @@ imap_session_parse_error(struct imap_session *s, struct imap_cmd *cmd,
 {
 	const char *why = cmd->error != NULL ? cmd->error : "syntax error";
 
+	if (rc == PARSE_TOO_LONG && s->lit_refused_tls && cmd->tag.len > 0) {
+		s->lit_refused_tls = false;
+		imap_reply(s, cmd->tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS "
+		    "first (LOGINDISABLED)");
+		return;
+	}
 	if (rc == PARSE_TOO_LONG && s->lit_refused_append &&
 	    cmd->tag.len > 0) {
 		s->lit_refused_append = false;
