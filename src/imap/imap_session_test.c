@@ -132,6 +132,34 @@ test_no_login_literal_before_tls(void **state)
 	EXPECT("c LOGIN bob {2}\r\n", "+ Ready");
 }
 
+/* Overlapping, unordered and reversed ranges select each message once,
+ * in order (imap_set sorts and sweeps the ranges). */
+static void
+test_sequence_sets(void **state)
+{
+	char *o;
+
+	(void)state;
+	login();
+	free(say("s SELECT INBOX\r\n"));
+	o = say("a FETCH 3,2:1,1:*,*,2:3 (FLAGS)\r\n");
+	assert_string_equal(o, "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n"
+	    "* 3 FETCH (FLAGS ())\r\na OK FETCH completed\r\n");
+	free(o);
+	o = say("b UID FETCH 9:2,1,3:2 (FLAGS)\r\n");
+	assert_string_equal(o, "* 1 FETCH (UID 1 FLAGS ())\r\n"
+	    "* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\n"
+	    "b OK UID FETCH completed\r\n");
+	free(o);
+	o = say("c UID FETCH 5:7 (FLAGS)\r\n");
+	assert_string_equal(o, "c OK UID FETCH completed\r\n");
+	free(o);
+	EXPECT("d FETCH 2:4 (FLAGS)\r\n", "d BAD");
+	o = say("e FETCH 2 (FLAGS)\r\n");
+	assert_string_equal(o, "* 2 FETCH (FLAGS ())\r\ne OK FETCH completed\r\n");
+	free(o);
+}
+
 static void
 test_login_flow(void **state)
 {
@@ -314,6 +342,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_expunge_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout_before_and_after_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_login_literal_before_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_sets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
