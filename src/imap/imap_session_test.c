@@ -267,7 +267,11 @@ test_select_fetch_paced(void **state)
 			o = out();
 			buf_append_str(&all, o);
 			free(o);
+			C->idle_sec = 0;
 			imap_proto.drained(S);
+			/* A client reading a long FETCH is not idle: the
+			 * timer restarts (no autologout inside a literal). */
+			assert_int_equal(C->idle_sec, IMAP_IDLE_SEC);
 		}
 		assert_true(rounds > 5);	/* it was paced */
 		assert_non_null(strstr(buf_cstr(&all), "* 1 FETCH (UID 1 BODY[] {22}\r\nSubject: hi\r\n\r\nhello\r\n FLAGS (\\Seen))\r\n"));
