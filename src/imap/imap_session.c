@@ -66,20 +66,30 @@ static const char *const imap_state_names[] = {
 
 static void imap_session_process(struct imap_session *s);
 
+/* limits.command_timeout; once logged in at least RFC 3501 5.4's 30
+ * minutes (the floor is for authenticated sessions: a client that never
+ * logs in does not hold a connection slot that long). */
+static unsigned
+imap_session_idle_sec(const struct imap_session *s)
+{
+	unsigned t = s->cfg->limits.command_timeout;
+
+	if (s->state == IMAP_ST_NOTAUTH)
+		return t > 0 ? t : IMAP_IDLE_SEC;
+	return t > IMAP_IDLE_SEC ? t : IMAP_IDLE_SEC;
+}
+
 void
 imap_session_set_state(struct imap_session *s, enum imap_state st)
 {
-	const struct config *cfg = s->cfg;
+	bool login = s->state == IMAP_ST_NOTAUTH && st == IMAP_ST_AUTH;
 
-	/* Logged in: limits.command_timeout, with RFC 3501 5.4's floor. */
-	if (s->state == IMAP_ST_NOTAUTH && st == IMAP_ST_AUTH)
-		msess_set_idle(s->c, cfg->limits.command_timeout >
-		    IMAP_IDLE_SEC ? cfg->limits.command_timeout :
-		    IMAP_IDLE_SEC);
 	if (s->state != st)
 		log_kv(s->log, LOGL_DEBUG, "state", "from",
 		    imap_state_names[s->state], "to", imap_state_names[st], NULL);
 	s->state = st;
+	if (login)
+		msess_set_idle(s->c, imap_session_idle_sec(s));
 }
 
 const char *
@@ -449,11 +459,7 @@ imap_session_open(struct msess *c)
 		s->msg_max = cfg->domain_defaults.max_message_size;
 	if (s->msg_max == 0 || s->msg_max > UINT32_MAX)
 		s->msg_max = UINT32_MAX;	/* RFC 3501 9: number */
-	/* limits.command_timeout; RFC 3501 5.4's floor of 30 minutes is for
-	 * authenticated sessions (imap_session_set_state()): a client that
-	 * never logs in does not hold a connection slot that long. */
-	msess_set_idle(c, cfg->limits.command_timeout > 0 ?
-	    cfg->limits.command_timeout : IMAP_IDLE_SEC);
+	msess_set_idle(c, imap_session_idle_sec(s));
 	/* SPEC 5: the greeting names the host, never the software. */
 	imap_untagged(s, "OK [CAPABILITY %s] %s ready", imap_session_caps(s),
 	    cfg->hostname);
@@ -473,6 +479,9 @@ imap_session_drained(void *p)
 
 	if (s->closing)
 		return;
+	/* The client is reading: a long FETCH is not idleness (no
+	 * autologout inside a literal). */
+	msess_set_idle(s->c, imap_session_idle_sec(s));
 	if (s->fetch != NULL)
 		imap_fetch_run(s);
 	else if (s->mode == IMAP_MODE_IDLE)
