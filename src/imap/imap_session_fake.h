@@ -281,6 +281,12 @@ fake_reset(void)
 	C->srv.tls = (SSL_CTX *)&fake_user;	/* "TLS configured" */
 	C->cfg.hostname = "mx.example.org";
 	C->cfg.limits.message_size = 1000;
+	{
+		static char plain[] = "PLAIN", login[] = "LOGIN";
+		static char *mechs[] = { plain, login };
+
+		C->cfg.auth.mechanisms = (struct cfg_strlist){ mechs, 2 };
+	}
 	nmsgs = NMSG;
 	for (uint32_t i = 0; i < NMSG; i++)
 		msgs[i] = (struct mbox_msg){ .uid = i + 1,

@@ -160,6 +160,25 @@ test_sequence_sets(void **state)
 	free(o);
 }
 
+/* auth.mechanisms without PLAIN: no AUTH=PLAIN offered nor accepted (as
+ * POP3 and SMTP); the LOGIN command is not a SASL mechanism and stays. */
+static void
+test_plain_disabled(void **state)
+{
+	static char login_mech[] = "LOGIN";
+	static char *mechs[] = { login_mech };
+
+	(void)state;
+	free(out());
+	C->cfg.auth.mechanisms = (struct cfg_strlist){ mechs, 1 };
+	C->tls = true;
+	REFUSE("a CAPABILITY\r\n", "AUTH=PLAIN");
+	EXPECT("b AUTHENTICATE PLAIN AGJvYgBwdw==\r\n", "b NO");
+	assert_null(C->login_fn);
+	REFUSE("c LOGIN bob pw\r\n", "c ");
+	assert_non_null(C->login_fn);
+}
+
 static void
 test_login_flow(void **state)
 {
@@ -347,6 +366,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idle_timeout_before_and_after_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_login_literal_before_tls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_disabled, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
