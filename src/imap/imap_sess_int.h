@@ -88,6 +88,8 @@ void	imap_session_report(struct imap_session *s, struct mbox_changes *ch);
 void	imap_session_resume(struct imap_session *s);
 void	imap_session_close(struct imap_session *s, const char *reason);
 void	imap_session_unselect(struct imap_session *s);
+/* Is PLAIN in auth.mechanisms (AUTH=PLAIN, AUTHENTICATE PLAIN)? */
+bool	imap_session_plain_ok(struct imap_session *s);
 /* The CAPABILITY list for the session's state, without "* CAPABILITY". */
 const char *imap_session_caps(struct imap_session *s);
 

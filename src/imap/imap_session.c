@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/xalloc.h"
@@ -92,6 +93,17 @@ imap_session_set_state(struct imap_session *s, enum imap_state st)
 		msess_set_idle(s->c, imap_session_idle_sec(s));
 }
 
+bool
+imap_session_plain_ok(struct imap_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cfg->auth.mechanisms.n; i++)
+		if (strcasecmp(s->cfg->auth.mechanisms.v[i], "PLAIN") == 0)
+			return true;
+	return false;
+}
+
 const char *
 imap_session_caps(struct imap_session *s)
 {
@@ -104,7 +116,8 @@ imap_session_caps(struct imap_session *s)
 	if (s->state != IMAP_ST_NOTAUTH)
 		snprintf(caps, sizeof(caps), "IMAP4rev1 %s", common);
 	else if (msess_tls(s->c))
-		snprintf(caps, sizeof(caps), "IMAP4rev1 AUTH=PLAIN SASL-IR %s",
+		snprintf(caps, sizeof(caps), "IMAP4rev1 %s%s",
+		    imap_session_plain_ok(s) ? "AUTH=PLAIN SASL-IR " : "",
 		    common);
 	else if (cl != NULL && cl->service == SVC_IMAP &&
 	    msess_server(s->c)->tls != NULL)
