@@ -254,7 +254,7 @@ imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *cmd,
 	}
 	if (!imap_login_allowed(s, cmd->tag))
 		return;
-	if (!span_eq_nocase(mech->val, "PLAIN")) {
+	if (!span_eq_nocase(mech->val, "PLAIN") || !imap_session_plain_ok(s)) {
 		imap_reply(s, cmd->tag, "NO", "Unsupported mechanism");
 		return;
 	}

@@ -48,6 +48,7 @@ struct imap_session {
 	bool			 busy;		/* a command runs: start no other */
 	bool			 closing;	/* msess_close() called */
 	bool			 lit_refused_append; /* last refused literal: APPEND's */
+	bool			 lit_refused_tls; /* ... a LOGIN's before TLS */
 	bool			 in_process;	/* imap_session_process() runs */
 	bool			 yield;		/* leave the read loop (STARTTLS) */
 	uint64_t		 msg_max;	/* APPEND size limit, bytes */
@@ -87,6 +88,8 @@ void	imap_session_report(struct imap_session *s, struct mbox_changes *ch);
 void	imap_session_resume(struct imap_session *s);
 void	imap_session_close(struct imap_session *s, const char *reason);
 void	imap_session_unselect(struct imap_session *s);
+/* Is PLAIN in auth.mechanisms (AUTH=PLAIN, AUTHENTICATE PLAIN)? */
+bool	imap_session_plain_ok(struct imap_session *s);
 /* The CAPABILITY list for the session's state, without "* CAPABILITY". */
 const char *imap_session_caps(struct imap_session *s);
 

@@ -5,10 +5,13 @@
  * and the reporting of mailbox changes (7.3.1, 7.4.1). Commands live in
  * imap_cmd_*.c; the connection (TLS, pacing, logins) in msess.
  */
+#include <errno.h>
 #include <event2/buffer.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "core/xalloc.h"
 #include "imap/imap_sess_int.h"
@@ -64,13 +67,41 @@ static const char *const imap_state_names[] = {
 
 static void imap_session_process(struct imap_session *s);
 
+/* limits.command_timeout; once logged in at least RFC 3501 5.4's 30
+ * minutes (the floor is for authenticated sessions: a client that never
+ * logs in does not hold a connection slot that long). */
+static unsigned
+imap_session_idle_sec(const struct imap_session *s)
+{
+	unsigned t = s->cfg->limits.command_timeout;
+
+	if (s->state == IMAP_ST_NOTAUTH)
+		return t > 0 ? t : IMAP_IDLE_SEC;
+	return t > IMAP_IDLE_SEC ? t : IMAP_IDLE_SEC;
+}
+
 void
 imap_session_set_state(struct imap_session *s, enum imap_state st)
 {
+	bool login = s->state == IMAP_ST_NOTAUTH && st == IMAP_ST_AUTH;
+
 	if (s->state != st)
 		log_kv(s->log, LOGL_DEBUG, "state", "from",
 		    imap_state_names[s->state], "to", imap_state_names[st], NULL);
 	s->state = st;
+	if (login)
+		msess_set_idle(s->c, imap_session_idle_sec(s));
+}
+
+bool
+imap_session_plain_ok(struct imap_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cfg->auth.mechanisms.n; i++)
+		if (strcasecmp(s->cfg->auth.mechanisms.v[i], "PLAIN") == 0)
+			return true;
+	return false;
 }
 
 const char *
@@ -85,7 +116,8 @@ imap_session_caps(struct imap_session *s)
 	if (s->state != IMAP_ST_NOTAUTH)
 		snprintf(caps, sizeof(caps), "IMAP4rev1 %s", common);
 	else if (msess_tls(s->c))
-		snprintf(caps, sizeof(caps), "IMAP4rev1 AUTH=PLAIN SASL-IR %s",
+		snprintf(caps, sizeof(caps), "IMAP4rev1 %s%s",
+		    imap_session_plain_ok(s) ? "AUTH=PLAIN SASL-IR " : "",
 		    common);
 	else if (cl != NULL && cl->service == SVC_IMAP &&
 	    msess_server(s->c)->tls != NULL)
@@ -200,15 +232,25 @@ void
 imap_session_sync(struct imap_session *s, bool allow_expunge)
 {
 	struct mbox_changes ch;
+	struct stat st;
 
 	if (s->mb == NULL)
 		return;
 	memset(&ch, 0, sizeof(ch));
-	if (mbox_sync(s->mb, allow_expunge, &ch) < 0)
+	if (mbox_sync(s->mb, allow_expunge, &ch) == 0) {
+		imap_session_report(s, &ch);
+	} else if (errno == ESTALE || stat(mbox_dir_cur(s->mb), &st) == -1) {
+		/* RFC 3501 2.3.1.1: the view's UIDs mean nothing now (the uid
+		 * list was lost, or the folder was deleted, renamed or made
+		 * again by another session): the session cannot go on. */
+		log_kv(s->log, LOGL_WARN, "mailbox_gone", NULL);
+		imap_untagged(s, "BYE [UNAVAILABLE] The selected mailbox was "
+		    "removed or reset");
+		imap_session_close(s, "mailbox_gone");
+	} else {
 		log_kv(s->log, LOGL_ERROR, "mailbox_error", "detail",
 		    "sync failed", NULL);
-	else
-		imap_session_report(s, &ch);
+	}
 	mbox_changes_clear(&ch);
 }
 
@@ -290,7 +332,11 @@ imap_session_literal(struct imap_session *s, uint64_t n, struct span name)
 	uint64_t max = append ? s->msg_max : IMAP_LITERAL_MAX;
 
 	s->lit_refused_append = append;
-	if (n > max) {
+	/* No "+" invites a password in plaintext (LOGINDISABLED). */
+	s->lit_refused_tls = s->state == IMAP_ST_NOTAUTH && !msess_tls(s->c) &&
+	    (span_eq_nocase(name, "LOGIN") ||
+	    span_eq_nocase(name, "AUTHENTICATE"));
+	if (n > max || s->lit_refused_tls) {
 		imap_parser_literal_reject(s->parser);
 		return;
 	}
@@ -306,6 +352,12 @@ imap_session_parse_error(struct imap_session *s, struct imap_cmd *cmd,
 {
 	const char *why = cmd->error != NULL ? cmd->error : "syntax error";
 
+	if (rc == PARSE_TOO_LONG && s->lit_refused_tls && cmd->tag.len > 0) {
+		s->lit_refused_tls = false;
+		imap_reply(s, cmd->tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS "
+		    "first (LOGINDISABLED)");
+		return;
+	}
 	if (rc == PARSE_TOO_LONG && s->lit_refused_append &&
 	    cmd->tag.len > 0) {
 		s->lit_refused_append = false;
@@ -420,9 +472,7 @@ imap_session_open(struct msess *c)
 		s->msg_max = cfg->domain_defaults.max_message_size;
 	if (s->msg_max == 0 || s->msg_max > UINT32_MAX)
 		s->msg_max = UINT32_MAX;	/* RFC 3501 9: number */
-	/* limits.command_timeout, with RFC 3501 5.4's floor of 30 minutes. */
-	msess_set_idle(c, cfg->limits.command_timeout > IMAP_IDLE_SEC ?
-	    cfg->limits.command_timeout : IMAP_IDLE_SEC);
+	msess_set_idle(c, imap_session_idle_sec(s));
 	/* SPEC 5: the greeting names the host, never the software. */
 	imap_untagged(s, "OK [CAPABILITY %s] %s ready", imap_session_caps(s),
 	    cfg->hostname);
@@ -442,6 +492,9 @@ imap_session_drained(void *p)
 
 	if (s->closing)
 		return;
+	/* The client is reading: a long FETCH is not idleness (no
+	 * autologout inside a literal). */
+	msess_set_idle(s->c, imap_session_idle_sec(s));
 	if (s->fetch != NULL)
 		imap_fetch_run(s);
 	else if (s->mode == IMAP_MODE_IDLE)

@@ -37,6 +37,7 @@ struct msess {
 	void			*login_arg;
 	char			 login_user[64], login_pass[64];
 	int			 watches;
+	unsigned		 idle_sec;	/* msess_set_idle() */
 	void			(*watch_cb)(void *);
 	void			*watch_arg;
 };
@@ -55,7 +56,7 @@ W void msess_pause_input(struct msess *c, bool p) { c->paused = p; }
 W void msess_write(struct msess *c, const void *d, size_t n) { evbuffer_add(c->out, d, n); }
 W struct evbuffer *msess_output(struct msess *c) { return c->out; }
 W bool msess_out_full(struct msess *c) { return evbuffer_get_length(c->out) > c->out_high; }
-W void msess_set_idle(struct msess *c, unsigned sec) { (void)c; (void)sec; }
+W void msess_set_idle(struct msess *c, unsigned sec) { c->idle_sec = sec; }
 W void msess_close(struct msess *c, const char *r) { (void)r; c->closed = true; }
 
 W void
@@ -280,6 +281,12 @@ fake_reset(void)
 	C->srv.tls = (SSL_CTX *)&fake_user;	/* "TLS configured" */
 	C->cfg.hostname = "mx.example.org";
 	C->cfg.limits.message_size = 1000;
+	{
+		static char plain[] = "PLAIN", login[] = "LOGIN";
+		static char *mechs[] = { plain, login };
+
+		C->cfg.auth.mechanisms = (struct cfg_strlist){ mechs, 2 };
+	}
 	nmsgs = NMSG;
 	for (uint32_t i = 0; i < NMSG; i++)
 		msgs[i] = (struct mbox_msg){ .uid = i + 1,

@@ -97,6 +97,88 @@ test_greeting_and_tls(void **state)
 	EXPECT("g STARTTLS\r\n", "g BAD");
 }
 
+/* RFC 3501 5.4's 30-minute floor is for authenticated sessions: before
+ * login a silent client is dropped after limits.command_timeout, as on
+ * SMTP, so idle connections cannot hold the connection slots for long. */
+static void
+test_idle_timeout_before_and_after_login(void **state)
+{
+	(void)state;
+	imap_proto.close(S);
+	C->cfg.limits.command_timeout = 300;
+	S = imap_proto.open(C);
+	free(out());
+	assert_int_equal(C->idle_sec, 300);
+	login();
+	assert_int_equal(C->idle_sec, IMAP_IDLE_SEC);
+}
+
+/* Before TLS no "+" invites a LOGIN password (or an AUTHENTICATE
+ * argument) in plaintext: the literal is refused, the client sends
+ * nothing more of that command and may go on. */
+static void
+test_no_login_literal_before_tls(void **state)
+{
+	char *o;
+
+	(void)state;
+	free(out());	/* the greeting */
+	o = say("a LOGIN bob {8}\r\n");
+	if (strstr(o, "+ Ready") != NULL || strstr(o, "a NO [PRIVACYREQUIRED]") == NULL)
+		fail_msg("got %s", o);
+	free(o);
+	EXPECT("b NOOP\r\n", "b OK");
+	C->tls = true;
+	EXPECT("c LOGIN bob {2}\r\n", "+ Ready");
+}
+
+/* Overlapping, unordered and reversed ranges select each message once,
+ * in order (imap_set sorts and sweeps the ranges). */
+static void
+test_sequence_sets(void **state)
+{
+	char *o;
+
+	(void)state;
+	login();
+	free(say("s SELECT INBOX\r\n"));
+	o = say("a FETCH 3,2:1,1:*,*,2:3 (FLAGS)\r\n");
+	assert_string_equal(o, "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n"
+	    "* 3 FETCH (FLAGS ())\r\na OK FETCH completed\r\n");
+	free(o);
+	o = say("b UID FETCH 9:2,1,3:2 (FLAGS)\r\n");
+	assert_string_equal(o, "* 1 FETCH (UID 1 FLAGS ())\r\n"
+	    "* 2 FETCH (UID 2 FLAGS ())\r\n* 3 FETCH (UID 3 FLAGS ())\r\n"
+	    "b OK UID FETCH completed\r\n");
+	free(o);
+	o = say("c UID FETCH 5:7 (FLAGS)\r\n");
+	assert_string_equal(o, "c OK UID FETCH completed\r\n");
+	free(o);
+	EXPECT("d FETCH 2:4 (FLAGS)\r\n", "d BAD");
+	o = say("e FETCH 2 (FLAGS)\r\n");
+	assert_string_equal(o, "* 2 FETCH (FLAGS ())\r\ne OK FETCH completed\r\n");
+	free(o);
+}
+
+/* auth.mechanisms without PLAIN: no AUTH=PLAIN offered nor accepted (as
+ * POP3 and SMTP); the LOGIN command is not a SASL mechanism and stays. */
+static void
+test_plain_disabled(void **state)
+{
+	static char login_mech[] = "LOGIN";
+	static char *mechs[] = { login_mech };
+
+	(void)state;
+	free(out());
+	C->cfg.auth.mechanisms = (struct cfg_strlist){ mechs, 1 };
+	C->tls = true;
+	REFUSE("a CAPABILITY\r\n", "AUTH=PLAIN");
+	EXPECT("b AUTHENTICATE PLAIN AGJvYgBwdw==\r\n", "b NO");
+	assert_null(C->login_fn);
+	REFUSE("c LOGIN bob pw\r\n", "c ");
+	assert_non_null(C->login_fn);
+}
+
 static void
 test_login_flow(void **state)
 {
@@ -204,7 +286,11 @@ test_select_fetch_paced(void **state)
 			o = out();
 			buf_append_str(&all, o);
 			free(o);
+			C->idle_sec = 0;
 			imap_proto.drained(S);
+			/* A client reading a long FETCH is not idle: the
+			 * timer restarts (no autologout inside a literal). */
+			assert_int_equal(C->idle_sec, IMAP_IDLE_SEC);
 		}
 		assert_true(rounds > 5);	/* it was paced */
 		assert_non_null(strstr(buf_cstr(&all), "* 1 FETCH (UID 1 BODY[] {22}\r\nSubject: hi\r\n\r\nhello\r\n FLAGS (\\Seen))\r\n"));
@@ -277,6 +363,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_select_fetch_paced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_expunge_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout_before_and_after_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_login_literal_before_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_disabled, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

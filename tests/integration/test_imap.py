@@ -774,3 +774,29 @@ SyncState *
     r = run()            # nothing left to do
     assert r.returncode == 0, r.stdout + r.stderr
     assert state() == before
+
+
+# ---- review: a selected folder that is deleted or reset ---------------------------
+
+def test_selected_folder_deleted_or_reset_ends_session(p):
+    """RFC 3501 2.3.1.1: a view whose UIDs no longer mean anything (the folder
+    deleted, renamed, or made again with a new UIDVALIDITY by another session)
+    cannot go on: BYE, never a phantom view that no longer syncs."""
+    b = Raw(p)
+    b.login()
+    assert b.cmd("c", "CREATE Foo")[-1].startswith("c OK")
+    assert b.cmd("a", "APPEND Foo {2+}\r\nab")[-1].startswith("a OK")
+    for recreate in (False, True):
+        a = Raw(p)
+        a.login()
+        assert "* 1 EXISTS" in a.cmd("s", "SELECT Foo")
+        assert b.cmd("d", "DELETE Foo")[-1].startswith("d OK")
+        if recreate:
+            assert b.cmd("c", "CREATE Foo")[-1].startswith("c OK")
+        lines = a.cmd("n", "NOOP")
+        assert any(ln.startswith("* BYE") for ln in lines), (recreate, lines)
+        a.close()
+        if not recreate:
+            assert b.cmd("c", "CREATE Foo")[-1].startswith("c OK")
+            assert b.cmd("a", "APPEND Foo {2+}\r\nab")[-1].startswith("a OK")
+    b.close()
