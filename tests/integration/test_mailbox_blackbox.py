@@ -1440,3 +1440,185 @@ def test_imap_partial_fetch_and_rfc822_size_after_append(p):
     assert b'BODY[TEXT]<2> "23456"' in r or b"BODY[TEXT]<2> {5}\r\n23456" in r, r
     assert b'BODY[]<0> "Sub"' in r or b"BODY[]<0> {3}\r\nSub" in r, r
     assert b'BODY[]<100> ""' in r or b"BODY[]<100> {0}\r\n" in r, r
+
+
+def test_pop3_update_seen_by_selected_imap_session(p):
+    deliver(p, subject="a")
+    deliver(p, subject="b")
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("SELECT INBOX")
+    assert "* 2 EXISTS" in un
+    c = Pop(p)
+    c.login()
+    c.cmd("DELE 1")
+    assert c.cmd("QUIT").startswith("+OK")
+    un, t = m.cmd("NOOP")
+    assert "* 1 EXPUNGE" in un, un
+    un, t = m.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert "Subject: b" in " ".join(un), un
+
+
+def test_imap_logout_does_not_expunge(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    m.cmd("STORE 1 +FLAGS (\\Deleted)")
+    m.cmd("LOGOUT")
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("SELECT INBOX")
+    assert "* 1 EXISTS" in un, un
+    un, t = m.cmd("FETCH 1 (FLAGS)")
+    assert "\\Deleted" in un[0], un
+
+
+def test_imap_flags_in_maildir_names_and_external_maildir_files(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    m.cmd("STORE 1 +FLAGS (\\Seen \\Answered)")
+    cur = p.maildir(BOB, "cur")
+    assert any(f.name.endswith(":2,RS") for f in cur.iterdir()), list(cur.iterdir())
+    # a message put there by another Maildir tool, flagged in its name
+    (cur / "1700000000.M1P1.otherhost:2,FS").write_bytes(
+        b"From: x@example.net\nSubject: external\n\nhi\n")
+    (p.maildir(BOB, "new") / "1700000001.M2P2.otherhost").write_bytes(
+        b"From: y@example.net\nSubject: external new\n\nhi\n")
+    un, t = m.cmd("NOOP")
+    assert "* 3 EXISTS" in un, un
+    un, t = m.cmd("FETCH 1:* (FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    joined = " ".join(un)
+    ext = [l for l in un if "Subject: external\r" in l or l.endswith("Subject: external")]
+    assert "Subject: external new" in joined, un
+    by_subj = {}
+    for l in un:
+        mm = re.search(r"Subject: ([^\r]*)", l)
+        if mm:
+            by_subj[mm.group(1).strip()] = l
+    assert "\\Flagged" in by_subj["external"] and "\\Seen" in by_subj["external"], un
+    assert "\\Seen" not in by_subj["external new"], un
+    size = int(re.search(r"RFC822.SIZE (\d+)", by_subj["external"]).group(1))
+    assert size == len(b"From: x@example.net\r\nSubject: external\r\n\r\nhi\r\n"), size
+
+
+def test_imap_recreated_folder_does_not_reuse_uids(p):
+    """RFC 3501 6.3.4/2.3.1.1: a mailbox deleted and created again gets a
+    new UIDVALIDITY or keeps counting UIDs."""
+    m = Imap(p)
+    m.login()
+    m.cmd("CREATE Again")
+    un, t = m.cmd("APPEND Again {12+}\r\nSubject: x\r\n")
+    a1 = re.search(r"APPENDUID (\d+) (\d+)", t).groups()
+    m.cmd("DELETE Again")
+    m.cmd("CREATE Again")
+    un, t = m.cmd("APPEND Again {12+}\r\nSubject: y\r\n")
+    a2 = re.search(r"APPENDUID (\d+) (\d+)", t).groups()
+    assert a1[0] != a2[0] or int(a2[1]) > int(a1[1]), (a1, a2)
+    # and the same through RENAME: the old name made again is a new mailbox
+    m.cmd("RENAME Again Renamed")
+    m.cmd("CREATE Again")
+    un, t = m.cmd("APPEND Again {12+}\r\nSubject: z\r\n")
+    a3 = re.search(r"APPENDUID (\d+) (\d+)", t).groups()
+    assert a3[0] != a2[0] or int(a3[1]) > int(a2[1]), (a2, a3)
+
+
+def test_imap_uids_not_reused_after_expunge_all_and_restart(p):
+    deliver(p, subject="one")
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("SELECT INBOX")
+    uv = re.search(r"UIDVALIDITY (\d+)", " ".join(un)).group(1)
+    un, t = m.cmd("UID FETCH 1:* (UID)")
+    old = int(re.search(r"UID (\d+)", un[0]).group(1))
+    m.cmd("STORE 1 +FLAGS (\\Deleted)")
+    m.cmd("EXPUNGE")
+    m.cmd("LOGOUT")
+    p.stop()
+    p.start()
+    deliver(p, subject="two")
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("SELECT INBOX")
+    uv2 = re.search(r"UIDVALIDITY (\d+)", " ".join(un)).group(1)
+    un, t = m.cmd("UID FETCH 1:* (UID)")
+    new = int(re.search(r"UID (\d+)", un[0]).group(1))
+    assert uv2 != uv or new > old, (uv, uv2, old, new)
+    assert uv2 == uv, "UIDVALIDITY changed across a restart"
+
+
+def test_mixed_case_recipient_lands_in_same_mailbox(p):
+    with p.smtp() as s:
+        s.sendmail(ALICE, ["BOB@EXAMPLE.ORG"], message(subject="caps", to="BOB@EXAMPLE.ORG").encode())
+    p.wait_messages(BOB, 1)
+    c = Pop(p)
+    r = c.login()
+    assert "1 message" in r, r
+
+
+def test_imap_search_utf8_subject_and_size_keys(p):
+    raw = ("From: <alice@example.org>\r\nTo: <bob@example.org>\r\n"
+           "Subject: =?UTF-8?Q?caf=C3=A9_menu?=\r\n"
+           "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n").encode()
+    deliver(p, raw=raw)
+    deliver(p, subject="plain", body="y" * 2000 + "\r\n")
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    word = "café".encode()
+    tag = m.tag()
+    m.send(f"{tag} SEARCH CHARSET UTF-8 SUBJECT {{{len(word)}}}\r\n".encode())
+    assert m.rawline().startswith(b"+")
+    m.send(word + b"\r\n")
+    un, t = m.until(tag)
+    assert un == ["* SEARCH 1"], (un, t)
+    un, t = m.cmd("FETCH 1:2 (RFC822.SIZE)")
+    sizes = [int(re.search(r"RFC822.SIZE (\d+)", l).group(1)) for l in un]
+    un, t = m.cmd(f"SEARCH LARGER {sizes[1] - 1}")
+    assert un == ["* SEARCH 2"], un
+    un, t = m.cmd(f"SEARCH LARGER {sizes[1]}")
+    assert un == ["* SEARCH"], un
+    un, t = m.cmd(f"SEARCH SMALLER {sizes[0] + 1} NOT SMALLER {sizes[0]}")
+    assert un == ["* SEARCH 1"], un
+    # ENVELOPE subject is sent as written (RFC 2047 words not decoded)
+    un, t = m.cmd("FETCH 1 (ENVELOPE)")
+    assert "=?UTF-8?Q?caf=C3=A9_menu?=" in un[0], un
+
+
+def test_imap_empty_mailbox_sets(p):
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("SELECT INBOX")
+    assert "* 0 EXISTS" in un
+    un, t = m.cmd("FETCH 1:* (FLAGS)")
+    assert t.startswith("OK") and un == [], (un, t)
+    un, t = m.cmd("UID FETCH 1:* (FLAGS)")
+    assert t.startswith("OK") and un == [], (un, t)
+    un, t = m.cmd("SEARCH ALL")
+    assert un == ["* SEARCH"], un
+    un, t = m.cmd("FETCH 1 (FLAGS)")
+    assert bad_or_no(t), t
+
+
+def test_imap_select_with_literal_mailbox_name_and_recent(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    tag = m.tag()
+    m.send(f"{tag} SELECT {{5}}\r\n")
+    assert m.rawline().startswith(b"+")
+    m.send("INBOX\r\n")
+    un, t = m.until(tag)
+    assert t.startswith("OK"), t
+    assert "* 1 RECENT" in un, un
+    un, t = m.cmd("SEARCH RECENT")
+    assert un == ["* SEARCH 1"], un
+    un, t = m.cmd("SEARCH NEW")
+    assert un == ["* SEARCH 1"], un
+    # a second session does not see it recent (RFC 3501 2.3.2)
+    m2 = Imap(p)
+    m2.login()
+    un, t = m2.cmd("SELECT INBOX")
+    assert "* 0 RECENT" in un, un
