@@ -1622,3 +1622,214 @@ def test_imap_select_with_literal_mailbox_name_and_recent(p):
     m2.login()
     un, t = m2.cmd("SELECT INBOX")
     assert "* 0 RECENT" in un, un
+
+
+def test_pop3_documented_reply_texts(p):
+    deliver(p)
+    deliver(p)
+    c = Pop(p)
+    assert c.greeting == f"+OK {p.hostname} POP3 ready", c.greeting
+    c.cmd("USER " + BOB)
+    assert c.cmd("PASS x") == "-ERR [AUTH] invalid user name or password"
+    assert c.cmd("PASS x") == "-ERR send USER first"
+    r = c.login()
+    assert re.fullmatch(r"\+OK maildrop has 2 messages \(\d+ octets\)", r), r
+    assert c.cmd("DELE 1") == "+OK message 1 deleted"
+    assert c.cmd("DELE 1") == "-ERR message 1 already deleted"
+    assert c.cmd("RETR 1") == "-ERR message 1 already deleted"
+    assert c.cmd("RETR 3") == "-ERR no such message"
+    assert c.cmd("NOOP") == "+OK"
+    assert c.cmd("FOO") == "-ERR unknown command"
+    r = c.cmd("QUIT")
+    assert re.fullmatch(r"\+OK bye \(1 messages? deleted\)", r), r
+
+
+def test_pop3_line_length_boundary(p):
+    c = Pop(p)
+    # 255 octets with CRLF is the most (RFC 2449 4)
+    ok = "USER " + "a" * (253 - 5)
+    assert len(ok) + 2 == 255
+    assert c.cmd(ok).startswith("+OK"), "255-octet line refused"
+    r = c.cmd(ok + "a")
+    assert r == "-ERR line too long", r
+    assert c.cmd("NOOP").startswith("-ERR")      # not in AUTHORIZATION
+    assert c.cmd("CAPA").startswith("+OK")
+
+
+def test_pop3_password_with_spaces_verbatim(p):
+    p.cli("user", "passwd", BOB, input=" lead and trail \n")
+    c = Pop(p)
+    c.cmd("USER " + BOB)
+    assert c.cmd("PASS lead and trail").startswith("-ERR")
+    c.cmd("USER " + BOB)
+    r = c.cmd("PASS  lead and trail ")
+    assert r.startswith("+OK"), r
+
+
+def test_imap_login_password_with_quote_backslash_and_utf8(p):
+    pw = 'p"a\\ss wörd'
+    p.cli("user", "passwd", BOB, input=pw + "\n")
+    m = Imap(p)
+    q = pw.replace("\\", "\\\\").replace('"', '\\"')
+    un, t = m.cmd(f'LOGIN "{BOB}" "{q}"')
+    assert t.startswith("OK"), (q, t)
+    m2 = Imap(p)
+    b = pw.encode()
+    tag = m2.tag()
+    m2.send(f"{tag} LOGIN {BOB} {{{len(b)}}}\r\n".encode())
+    assert m2.rawline().startswith(b"+")
+    m2.send(b + b"\r\n")
+    un, t = m2.until(tag)
+    assert t.startswith("OK"), t
+
+
+def test_imap_login_log_line_not_forgeable_and_quoted(p):
+    """SPEC 6: one line per event, values with spaces quoted. A user name
+    sent as a literal may hold CR LF: it must not start a new log line."""
+    m = Imap(p)
+    evil = b"x\r\n2026-11-24T00:00:00Z service=imap event=login ip=6.6.6.6 user=forged@example.org result=ok"
+    tag = m.tag()
+    m.send(f"{tag} LOGIN {{{len(evil)}}}\r\n".encode())
+    assert m.rawline().startswith(b"+")
+    m.send(evil + b' "pw"\r\n')
+    un, t = m.until(tag)
+    assert t.startswith("NO") or t.startswith("BAD"), t
+    un, t = m.cmd('LOGIN "bob smith@example.org" "pw"')
+    assert t.startswith("NO"), t
+    time.sleep(0.5)
+    lines = p.log_lines()
+    for l in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", l), ("line not starting with a timestamp", l)
+        assert not l.startswith("2026-11-24T00:00:00Z"), l
+    sp = [l for l in lines if "event=login" in l and "smith" in l]
+    assert sp and 'user="bob smith@example.org"' in sp[0], sp
+
+
+def test_imap_status_and_list_bad_arguments(p):
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("STATUS INBOX (NOSUCH)")
+    assert t.startswith("BAD"), t
+    un, t = m.cmd("STATUS INBOX")
+    assert t.startswith("BAD"), t
+    un, t = m.cmd('LIST "" "NoSuch*"')
+    assert t.startswith("OK") and un == [], un
+    un, t = m.cmd("SELECT")
+    assert t.startswith("BAD"), t
+    un, t = m.cmd("FETCH")
+    assert bad_or_no(t), t
+
+
+def test_imap_idle_other_input_than_done(p):
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    tag = m.tag()
+    m.send(f"{tag} IDLE\r\n")
+    assert m.rawline().startswith(b"+")
+    m.send("x NOOP\r\n")
+    # RFC 2177: only DONE ends IDLE; other input may be a protocol error.
+    # Either way the IDLE command must end with a tagged reply or BYE.
+    r = m.resp().decode()
+    assert r.startswith(tag + " ") or r.startswith("* BYE") or r.startswith("x ") \
+        or r.startswith("* BAD"), r
+
+
+def test_imap_copy_and_move_preserve_flags_and_internaldate(p):
+    m = Imap(p)
+    m.login()
+    msg = "Subject: keep\r\n\r\nx\r\n"
+    un, t = m.cmd(f'APPEND INBOX (\\Flagged \\Answered) "01-Feb-2020 08:00:00 +0000" {{{len(msg)}+}}\r\n{msg}')
+    assert t.startswith("OK"), t
+    m.cmd("SELECT INBOX")
+    un, t = m.cmd("COPY 1 Trash")
+    assert t.startswith("OK"), t
+    un, t = m.cmd("MOVE 1 Drafts")
+    assert t.startswith("OK"), t
+    for folder in ("Trash", "Drafts"):
+        m.cmd(f"EXAMINE {folder}")
+        un, t = m.cmd("FETCH 1 (FLAGS INTERNALDATE)")
+        assert '"01-Feb-2020 08:00:00 +0000"' in un[0], (folder, un)
+        fl = set(re.search(r"FLAGS \(([^)]*)\)", un[0]).group(1).split()) - {"\\Recent"}
+        assert fl == {"\\Flagged", "\\Answered"}, (folder, un)
+
+
+def test_imap_appended_message_seen_by_pop3(p):
+    m = Imap(p)
+    m.login()
+    msg = "Subject: from imap\r\n\r\nline\r\n"
+    un, t = m.cmd(f"APPEND INBOX {{{len(msg)}+}}\r\n{msg}")
+    assert t.startswith("OK"), t
+    m.cmd("LOGOUT")
+    c = Pop(p)
+    r = c.login()
+    assert "1 message" in r, r
+    assert c.cmd("LIST 1") == f"+OK 1 {len(msg)}"
+    assert c.cmd("RETR 1").startswith("+OK")
+    assert body_bytes(c.multi()) == msg.encode()
+
+
+def test_imap_inbox_children_round_trip(p):
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("CREATE INBOX/Sub")
+    if bad_or_no(t):
+        return
+    un, t = m.cmd('LIST "" "*"')
+    names = _list_names(un)
+    assert "INBOX/Sub" in names, names
+    assert "\\HasChildren" in names["INBOX"], names
+    un, t = m.cmd("SELECT INBOX/Sub")
+    assert t.startswith("OK"), t
+    un, t = m.cmd("SELECT INBOX")
+    assert t.startswith("OK"), t
+
+
+def test_imap_create_trailing_separator_and_children_flags(p):
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd("CREATE Top/")
+    assert t.startswith("OK"), t
+    un, t = m.cmd("CREATE Top/Kid")
+    assert t.startswith("OK"), t
+    un, t = m.cmd('LIST "" "Top*"')
+    names = _list_names(un)
+    assert set(names) == {"Top", "Top/Kid"}, names
+    assert "\\HasChildren" in names["Top"] and "\\Noselect" not in names["Top"], names
+    m.cmd("DELETE Top/Kid")
+    un, t = m.cmd('LIST "" "Top*"')
+    names = _list_names(un)
+    assert set(names) == {"Top"} and "\\HasNoChildren" in names["Top"], names
+
+
+def test_imap_internaldate_of_delivered_mail_and_date_search(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    un, t = m.cmd("FETCH 1 (INTERNALDATE)")
+    d = re.search(r'INTERNALDATE "([^"]+)"', un[0]).group(1)
+    got = time.mktime(time.strptime(d[:20], "%d-%b-%Y %H:%M:%S")) - time.timezone
+    assert d.endswith("+0000") and abs(got - time.time()) < 300, d
+    today = time.strftime("%d-%b-%Y", time.gmtime())
+    un, t = m.cmd(f"SEARCH SINCE {today}")
+    assert un == ["* SEARCH 1"], un
+    un, t = m.cmd(f"SEARCH BEFORE {today}")
+    assert un == ["* SEARCH"], un
+    un, t = m.cmd("SEARCH SENTON 23-Nov-2026")
+    assert un == ["* SEARCH 1"], un
+
+
+def test_imap_fetch_sections_of_single_part(p):
+    deliver(p, body="only part\r\n")
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    m.send("a FETCH 1 (BODY.PEEK[1] BODY.PEEK[TEXT])\r\n")
+    un, t = m.until_raw("a")
+    assert t.startswith("OK"), t
+    r = un[0]
+    assert re.search(rb'BODY\[1\] (\{11\}\r\nonly part\r\n|"only part\r\n")', r), r
+    m.send("b FETCH 1 (BODY.PEEK[2])\r\n")
+    un, t = m.until_raw("b")
+    assert t.startswith("OK") or t.startswith("NO") or t.startswith("BAD"), t
