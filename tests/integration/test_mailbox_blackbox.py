@@ -113,6 +113,15 @@ class Pop(Conn):
         return r
 
 
+def put(path, data):
+    """Writes a file as the Maildir's owner would (run_as)."""
+    import os
+    path.write_bytes(data)
+    st = path.parent.stat()
+    os.chown(path, st.st_uid, st.st_gid)
+    os.chmod(path, 0o600)
+
+
 def body_bytes(lines):
     """The message a multi-line POP3 body carries: unstuffed, CRLF ends."""
     return b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n" for l in lines)
@@ -1483,9 +1492,9 @@ def test_imap_flags_in_maildir_names_and_external_maildir_files(p):
     cur = p.maildir(BOB, "cur")
     assert any(f.name.endswith(":2,RS") for f in cur.iterdir()), list(cur.iterdir())
     # a message put there by another Maildir tool, flagged in its name
-    (cur / "1700000000.M1P1.otherhost:2,FS").write_bytes(
+    put(cur / "1700000000.M1P1.otherhost:2,FS",
         b"From: x@example.net\nSubject: external\n\nhi\n")
-    (p.maildir(BOB, "new") / "1700000001.M2P2.otherhost").write_bytes(
+    put(p.maildir(BOB, "new") / "1700000001.M2P2.otherhost",
         b"From: y@example.net\nSubject: external new\n\nhi\n")
     un, t = m.cmd("NOOP")
     assert "* 3 EXISTS" in un, un
@@ -1833,3 +1842,74 @@ def test_imap_fetch_sections_of_single_part(p):
     m.send("b FETCH 1 (BODY.PEEK[2])\r\n")
     un, t = m.until_raw("b")
     assert t.startswith("OK") or t.startswith("NO") or t.startswith("BAD"), t
+
+
+def test_imap_no_expunge_during_fetch_store_search(p):
+    """RFC 3501 7.4.1: EXPUNGE may not be sent during FETCH, STORE or
+    SEARCH (docs/imap.md "Changes"); NOOP then reports it."""
+    for i in range(3):
+        deliver(p, subject=f"n{i}")
+    a = Imap(p)
+    a.login()
+    a.cmd("SELECT INBOX")
+    b = Imap(p)
+    b.login()
+    b.cmd("SELECT INBOX")
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    un, t = b.cmd("EXPUNGE")
+    assert "* 1 EXPUNGE" in un
+    for cmd in ("FETCH 2:3 (FLAGS)", "STORE 3 +FLAGS (\\Flagged)", "SEARCH ALL"):
+        un, t = a.cmd(cmd)
+        assert not any(l.endswith(" EXPUNGE") for l in un), (cmd, un)
+    un, t = a.cmd("NOOP")
+    assert "* 1 EXPUNGE" in un, un
+    un, t = a.cmd("SEARCH ALL")
+    assert un == ["* SEARCH 1 2"], un
+
+
+def test_imap_login_and_authenticate_after_login(p):
+    m = Imap(p)
+    m.login()
+    un, t = m.cmd(f'LOGIN "{BOB}" "{PASSWORD}"')
+    assert bad_or_no(t), t
+    ir = base64.b64encode(f"\0{BOB}\0{PASSWORD}".encode()).decode()
+    un, t = m.cmd("AUTHENTICATE PLAIN " + ir)
+    assert bad_or_no(t), t
+    m2 = Imap(p)
+    un, t = m2.cmd("AUTHENTICATE PLAIN =")       # empty initial response
+    assert bad_or_no(t), t
+    m2.login()
+
+
+def test_hand_placed_files_sizes_and_top(p):
+    """Files put into the Maildir by another tool (SPEC 3: "any Maildir
+    tool"): a CRLF file and a file whose header has no blank line."""
+    m = Imap(p)
+    m.login()                                   # makes the Maildir
+    m.cmd("LOGOUT")
+    new = p.maildir(BOB, "new")
+    crlf = b"Subject: crlf\r\nFrom: a@example.net\r\n\r\nbody\r\n"
+    put(new / "1700000000.M1P1.tool", crlf)
+    put(new / "1700000001.M1P1.tool", b"Subject: nobody\nFrom: b@example.net\n")
+    c = Pop(p)
+    c.login()
+    assert c.cmd("LIST").startswith("+OK")
+    sizes = {int(a): int(b) for a, b in (l.split() for l in c.multi())}
+    got = {}
+    for n in (1, 2):
+        assert c.cmd(f"RETR {n}").startswith("+OK")
+        got[n] = body_bytes(c.multi())
+        assert len(got[n]) == sizes[n], (n, got[n], sizes[n])
+    assert got[1] == crlf
+    n2 = 2 if b"nobody" in got[2] else 1
+    assert c.cmd(f"TOP {n2} 0").startswith("+OK")
+    assert body_bytes(c.multi()) == b"Subject: nobody\r\nFrom: b@example.net\r\n"
+    c.cmd("QUIT")
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    m.send("a FETCH 1:2 (RFC822.SIZE BODY.PEEK[])\r\n")
+    un, t = m.until_raw("a")
+    for r in un:
+        size = int(re.search(rb"RFC822.SIZE (\d+)", r).group(1))
+        assert size == len(literal(r)), r
