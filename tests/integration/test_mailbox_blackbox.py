@@ -776,18 +776,22 @@ def test_imap_rename_inbox(p):
     deliver(p, subject="first")
     m = Imap(p)
     m.login()
+    un, t = m.cmd("STATUS INBOX (UIDVALIDITY UIDNEXT)")
+    uv = re.search(r"UIDVALIDITY (\d+)", un[0]).group(1)
+    nxt = int(re.search(r"UIDNEXT (\d+)", un[0]).group(1))
     un, t = m.cmd("RENAME INBOX Archive")
-    if t.startswith("NO"):
-        return                               # refusing is an allowed choice
-    assert t.startswith("OK"), t
+    assert t.startswith("OK"), t             # docs/architecture.md: allowed
     # RFC 3501 6.3.5: messages move to the new name, INBOX stays, empty
     un, t = m.cmd("STATUS Archive (MESSAGES)")
     assert "MESSAGES 1" in " ".join(un), (un, t)
     un, t = m.cmd("STATUS INBOX (MESSAGES)")
     assert "MESSAGES 0" in " ".join(un), (un, t)
     deliver(p, subject="second")
-    un, t = m.cmd("STATUS INBOX (MESSAGES)")
+    un, t = m.cmd("STATUS INBOX (MESSAGES UIDVALIDITY UIDNEXT)")
     assert "MESSAGES 1" in " ".join(un), (un, t)
+    # "INBOX keeps its UIDVALIDITY" (docs/architecture.md): so no UID reuse
+    assert re.search(r"UIDVALIDITY (\d+)", un[0]).group(1) == uv, un
+    assert int(re.search(r"UIDNEXT (\d+)", un[0]).group(1)) > nxt, (un, nxt)
 
 
 def test_imap_special_use_at_first_login_and_deleted_junk_stays_deleted(p):
@@ -1913,3 +1917,59 @@ def test_hand_placed_files_sizes_and_top(p):
     for r in un:
         size = int(re.search(rb"RFC822.SIZE (\d+)", r).group(1))
         assert size == len(literal(r)), r
+
+
+def test_imap_folder_name_depth_limit(p):
+    """docs/architecture.md limits (ours): 16 levels."""
+    m = Imap(p)
+    m.login()
+    deep16 = "/".join("d%d" % i for i in range(16))
+    un, t = m.cmd(f'CREATE "{deep16}"')
+    assert t.startswith("OK"), t
+    un, t = m.cmd(f'CREATE "{deep16}/d16"')
+    assert t.startswith("NO"), t
+    un, t = m.cmd(f'SELECT "{deep16}"')
+    assert t.startswith("OK"), t
+    un, t = m.cmd('LIST "" "*"')
+    assert t.startswith("OK") and any(l.endswith(f'"{deep16}"') for l in un), un
+    un, t = m.cmd('CREATE "%s"' % ("n" * 256))
+    assert t.startswith("NO"), t
+
+
+@pytest.mark.parametrize("name", ["n" * 255, "x" + "." * 100, "abcd/" + "n" * 250],
+                         ids=["plain_255", "dots_101", "rename_to_255"])
+def test_imap_folder_names_up_to_255_bytes_accepted(p, name):
+    """docs/architecture.md limits (ours): "names of 255 bytes". A name
+    within that limit must be created (and a rename to it must work)."""
+    m = Imap(p)
+    m.login()
+    if name.startswith("abcd/"):
+        # the child made under a short parent, then the parent renamed
+        un, t = m.cmd('CREATE "a/%s"' % name[5:])
+        assert t.startswith("OK"), t
+        un, t = m.cmd("RENAME a abcd")
+    else:
+        un, t = m.cmd(f'CREATE "{name}"')
+    assert t.startswith("OK"), (len(name.encode()), t)
+    un, t = m.cmd('LIST "" "*"')
+    assert name in _list_names(un), un
+
+
+def test_imap_thousand_folders_limit(p):
+    """docs/architecture.md: at most 1,000 folders (ours); the server stays
+    usable at the limit."""
+    m = Imap(p)
+    m.login()
+    # pipelined: five special folders exist (INBOX, Sent, Drafts, Trash, Junk)
+    batch = "".join(f"c{i} CREATE f{i:04d}\r\n" for i in range(1000))
+    m.send(batch)
+    res = []
+    for i in range(1000):
+        un, t = m.until(f"c{i}")
+        res.append(t.split()[0])
+    ok = res.count("OK")
+    assert 990 <= ok <= 1000 and set(res) <= {"OK", "NO"}, (ok, set(res))
+    assert "NO" in res, "no limit reached at 1000 CREATEs"
+    un, t = m.cmd('LIST "" "*"')
+    assert t.startswith("OK"), t
+    assert len(un) <= 1000 + 5, len(un)
