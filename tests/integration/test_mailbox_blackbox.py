@@ -514,7 +514,7 @@ def test_pop3_login_logged_with_ip_user_result(p):
     fail = [l for l in p.log_lines() if "event=login" in l and "result=fail" in l]
     assert fail and "ip=127.0.0.1" in fail[0] and f"user={BOB}" in fail[0], fail
     for l in p.log_lines():
-        assert PASSWORD not in l and "nope" not in l.split("event=")[-1].split("user=")[0]
+        assert PASSWORD not in l and "nope" not in l, l
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", ok), ok
 
 
@@ -646,7 +646,7 @@ def test_imap_capability_after_login(p):
 
 def test_imap_plain_port_login_refused_before_starttls(p):
     m = Imap(p, tls=False)
-    assert "LOGINDISABLED" in m.greeting.decode() or True
+    assert m.greeting.startswith(b"* OK"), m.greeting
     un, t = m.cmd("CAPABILITY")
     caps = un[0].split()
     assert "LOGINDISABLED" in caps and "STARTTLS" in caps, caps
@@ -1973,3 +1973,91 @@ def test_imap_thousand_folders_limit(p):
     un, t = m.cmd('LIST "" "*"')
     assert t.startswith("OK"), t
     assert len(un) <= 1000 + 5, len(un)
+
+
+def test_dot_lines_and_8bit_body_over_pop3_and_imap(p):
+    body = "before\r\n.\r\n..\r\ncaf\u00e9 \u2603\r\nafter\r\n"
+    raw = ("From: <alice@example.org>\r\nTo: <bob@example.org>\r\n"
+           "Subject: dots\r\n  folded continuation\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\n" + body).encode()
+    with p.smtp() as s:
+        s.ehlo("client.example.net")
+        s.sendmail(ALICE, [BOB], raw, mail_options=["BODY=8BITMIME"])
+    p.wait_messages(BOB, 1)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    m.send("a FETCH 1 (RFC822.SIZE BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n")
+    un, t = m.until_raw("a")
+    r = un[0]
+    lits = re.findall(rb"\{(\d+)\}\r\n", r)
+    i = r.index(b"BODY[TEXT] {")
+    text = literal(r[i:])
+    assert text == body.encode(), text
+    j = r.index(b"BODY[HEADER.FIELDS (SUBJECT)] ")
+    hdr = r[j:]
+    assert b"Subject: dots\r\n  folded continuation\r\n\r\n" in hdr, hdr
+    size = int(re.search(rb"RFC822.SIZE (\d+)", r).group(1))
+    un, t = m.cmd('SEARCH HEADER Delivered-To "bob@example.org"')
+    assert un == ["* SEARCH 1"], un
+    un, t = m.cmd('SEARCH SUBJECT "folded continuation"')
+    assert un == ["* SEARCH 1"], un
+    m.cmd("LOGOUT")
+    c = Pop(p)
+    c.login()
+    assert c.cmd("LIST 1") == f"+OK 1 {size}"
+    assert c.cmd("RETR 1").startswith("+OK")
+    lines = c.multi()
+    assert b".." in lines and b"..." in lines, lines     # stuffed on the wire
+    data = body_bytes(lines)
+    assert len(data) == size and data.endswith(body.encode())
+
+
+def test_imap_huge_numbers_and_empty_append(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    for cmd in ("FETCH 99999999999 (FLAGS)", "FETCH 4294967296 (FLAGS)",
+                "UID FETCH 99999999999 (FLAGS)", "SEARCH UID 99999999999"):
+        un, t = m.cmd(cmd)
+        assert t.startswith("BAD") or t.startswith("NO"), (cmd, t)
+    un, t = m.cmd("UID FETCH 4294967295 (FLAGS)")
+    assert t.startswith("OK") and un == [], (un, t)
+    un, t = m.cmd("APPEND INBOX {0+}\r\n")
+    assert t.startswith("OK") or t.startswith("NO") or t.startswith("BAD"), t
+    un, t = m.cmd("NOOP")
+    assert t.startswith("OK"), t
+    un, t = m.cmd("STORE 1 (UNCHANGEDSINCE 5) +FLAGS (\\Seen)")
+    assert t.startswith("BAD"), t
+
+
+def test_sasl_plain_authcid_case_and_alias_and_removed_user(p):
+    up = "BOB@Example.ORG"
+    c = Pop(p)
+    ir = base64.b64encode(f"\0{up}\0{PASSWORD}".encode()).decode()
+    assert c.cmd("AUTH PLAIN " + ir).startswith("+OK")
+    c.cmd("QUIT")
+    m = Imap(p)
+    un, t = m.cmd("AUTHENTICATE PLAIN " + ir)
+    assert t.startswith("OK"), t
+    # an alias is not an account: no login with it (SPEC 1: accounts are
+    # named by their full address)
+    p.cli("alias", "add", "info@example.org", BOB)
+    m = Imap(p)
+    un, t = m.cmd(f'LOGIN "info@example.org" "{PASSWORD}"')
+    assert t.startswith("NO"), t
+    c = Pop(p)
+    c.cmd("USER info@example.org")
+    assert c.cmd("PASS " + PASSWORD).startswith("-ERR")
+    # a removed user cannot log in any more
+    p.cli("user", "remove", ALICE)
+    m = Imap(p)
+    un, t = m.cmd(f'LOGIN "{ALICE}" "{PASSWORD}"')
+    assert t.startswith("NO"), t
+    # an over-long user name is refused, the session goes on
+    m = Imap(p)
+    un, t = m.cmd('LOGIN "%s@example.org" "x"' % ("u" * 400))
+    assert t.startswith("NO") or t.startswith("BAD"), t
+    m.login()
