@@ -2061,3 +2061,75 @@ def test_sasl_plain_authcid_case_and_alias_and_removed_user(p):
     un, t = m.cmd('LOGIN "%s@example.org" "x"' % ("u" * 400))
     assert t.startswith("NO") or t.startswith("BAD"), t
     m.login()
+
+
+def test_concurrent_appends_and_deliveries_get_unique_ascending_uids(p):
+    import threading
+    a = Imap(p)
+    a.login()
+    b = Imap(p)
+    b.login()
+    msg = "Subject: c\r\n\r\nx\r\n"
+
+    def appends(c, prefix):
+        c.send("".join(f"{prefix}{i} APPEND INBOX {{{len(msg)}+}}\r\n{msg}\r\n" for i in range(20)))
+
+    def smtp_send():
+        with p.smtp() as s:
+            for i in range(10):
+                s.sendmail(ALICE, [BOB], message(subject=f"d{i}").encode())
+    th = threading.Thread(target=smtp_send)
+    th.start()
+    appends(a, "a")
+    appends(b, "b")
+    uids = []
+    for c, prefix in ((a, "a"), (b, "b")):
+        for i in range(20):
+            un, t = c.until(f"{prefix}{i}")
+            assert t.startswith("OK"), t
+            uids.append(int(re.search(r"APPENDUID \d+ (\d+)", t).group(1)))
+    th.join()
+    p.wait_messages(BOB, 50)
+    assert len(set(uids)) == 40, sorted(uids)
+    un, t = a.cmd("SELECT INBOX")
+    assert "* 50 EXISTS" in un, un
+    un, t = a.cmd("FETCH 1:* (UID)")
+    got = [int(re.search(r"UID (\d+)", l).group(1)) for l in un if "FETCH" in l]
+    assert len(got) == 50 and got == sorted(got) and len(set(got)) == 50, got
+    assert set(uids) <= set(got)
+    c = Pop(p)
+    c.login()
+    assert c.cmd("UIDL").startswith("+OK")
+    ids = [l.split()[1] for l in c.multi()]
+    assert len(ids) == 50 and len(set(ids)) == 50
+
+
+@pytest.mark.parametrize("svc", ["pop3", "pop3s", "imap", "imaps"])
+def test_listener_allow_list_applies_to_mailbox_services(make_postern, svc):
+    """SPEC 2: per listener, `allow` restricts who may connect; others are
+    disconnected at once (SPEC 5: before any banner)."""
+    p = make_postern(mailbox=True, start=False)
+    port = p.mailbox_ports()[svc]
+    text = p.config_text()
+    old = f'{{ service = "{svc}"; address = "127.0.0.1:{port}"; }}'
+    assert old in text
+    p.conf.write_text(text.replace(old, f'{{ service = "{svc}"; address = "127.0.0.1:{port}"; '
+                                        f'allow = ["127.0.0.1/32"]; }}'))
+    p.start(repick=False)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                 source_address=("127.0.0.2", 0))
+    s.settimeout(5)
+    try:
+        data = s.recv(100)
+    except OSError:
+        data = b""
+    assert data == b"", data
+    s.close()
+    tls = svc.endswith("s")
+    s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                 source_address=("127.0.0.1", 0))
+    if tls:
+        s = client_tls().wrap_socket(s)
+    s.settimeout(5)
+    data = s.recv(100)
+    assert data.startswith(b"+OK") or data.startswith(b"* OK"), data
