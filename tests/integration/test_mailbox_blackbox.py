@@ -2133,3 +2133,80 @@ def test_listener_allow_list_applies_to_mailbox_services(make_postern, svc):
     s.settimeout(5)
     data = s.recv(100)
     assert data.startswith(b"+OK") or data.startswith(b"* OK"), data
+
+
+def test_pop3_quit_keeps_mail_delivered_during_session(p):
+    deliver(p, subject="old")
+    c = Pop(p)
+    c.login()
+    assert c.cmd("DELE 1").startswith("+OK")
+    deliver(p, subject="new during session")
+    assert c.cmd("STAT").startswith("+OK 0 ")
+    assert c.cmd("QUIT").startswith("+OK")
+    c = Pop(p)
+    assert "1 message" in c.login()
+    assert c.cmd("TOP 1 0").startswith("+OK")
+    assert b"Subject: new during session" in body_bytes(c.multi())
+
+
+def test_imap_delete_and_rename_of_selected_folder(p):
+    m = Imap(p)
+    m.login()
+    m.cmd("CREATE Doomed")
+    un, t = m.cmd("APPEND Doomed {12+}\r\nSubject: d\r\n")
+    m.cmd("SELECT Doomed")
+    un, t = m.cmd("RENAME Doomed Renamed")
+    assert t.startswith("OK") or t.startswith("NO"), t
+    un, t = m.cmd("NOOP")
+    assert t.startswith("OK") or t.startswith("NO") or t.startswith("BAD"), (un, t)
+    name = "Renamed" if "Renamed" in _list_names(m.cmd('LIST "" "*"')[0]) else "Doomed"
+    m.cmd(f"SELECT {name}")
+    un, t = m.cmd(f"DELETE {name}")
+    assert t.startswith("OK") or t.startswith("NO"), t
+    un, t = m.cmd("NOOP")
+    assert t.startswith("OK") or t.startswith("NO") or t.startswith("BAD"), (un, t)
+    un, t = m.cmd("FETCH 1:* (FLAGS)")
+    assert t.split()[0] in ("OK", "NO", "BAD"), t
+    un, t = m.cmd("SELECT INBOX")
+    assert t.startswith("OK"), t
+    if name not in _list_names(m.cmd('LIST "" "*"')[0]):
+        un, t = m.cmd(f"SELECT {name}")
+        assert t.startswith("NO"), t
+
+
+@pytest.mark.parametrize("msg", [b"Subject: lf\nX: y\n\nbody\nmore\n",
+                                 b"Subject: cr\r\n\r\nA\rB\r\n",
+                                 b"Subject: noeol\r\n\r\nlast line",
+                                 b"Subject: mixed\r\nX: y\n\r\nbody\n"],
+                         ids=["bare_lf", "bare_cr", "no_final_eol", "mixed"])
+def test_appended_odd_line_ends_sizes_consistent(p, msg):
+    """Whatever a client APPENDs, RFC822.SIZE equals the bytes FETCH BODY[]
+    sends, and POP3's LIST equals what RETR sends (RFC 3501 2.3.4,
+    RFC 1939 11: the octet counts)."""
+    m = Imap(p)
+    m.login()
+    tag = m.tag()
+    m.send(f"{tag} APPEND INBOX {{{len(msg)}}}\r\n".encode())
+    first = m.rawline()
+    if not first.startswith(b"+"):
+        return
+    m.send(msg + b"\r\n")
+    un, t = m.until(tag)
+    if not t.startswith("OK"):
+        assert t.startswith("NO") or t.startswith("BAD"), t
+        return
+    m.cmd("SELECT INBOX")
+    m.send("a FETCH 1 (RFC822.SIZE BODY.PEEK[])\r\n")
+    un, t = m.until_raw("a")
+    r = un[0]
+    size = int(re.search(rb"RFC822.SIZE (\d+)", r).group(1))
+    full = literal(r)
+    assert size == len(full), (size, full)
+    m.cmd("LOGOUT")
+    c = Pop(p)
+    c.login()
+    lsize = int(c.cmd("LIST 1").split()[2])
+    assert c.cmd("RETR 1").startswith("+OK")
+    data = body_bytes(c.multi())
+    assert lsize == len(data), (lsize, data)
+    assert lsize == size, (lsize, size)
