@@ -2210,3 +2210,26 @@ def test_appended_odd_line_ends_sizes_consistent(p, msg):
     data = body_bytes(c.multi())
     assert lsize == len(data), (lsize, data)
     assert lsize == size, (lsize, size)
+
+
+def test_imap_fetch_odd_sections_and_partials(p):
+    deliver(p)
+    m = Imap(p)
+    m.login()
+    m.cmd("SELECT INBOX")
+    for item in ("BODY.PEEK[]<4294967295.10>", "BODY.PEEK[]<0.0>", "BODY.PEEK[]<4294967296.1>",
+                 "BODY.PEEK[1.2.3.4.5.6.7.8.9.10]", "BODY.PEEK[HEADER.FIELDS ()]",
+                 "BODY.PEEK[0]", "BODY.PEEK[1.MIME]", "BODY.PEEK[TEXT]<5.4294967295>",
+                 "BINARY[]", "BODY.PEEK[HEADER.FIELDS (" + " ".join(["X"] * 65) + ")]"):
+        m.send(f"a FETCH 1 ({item})\r\n")
+        un, t = m.until_raw("a")
+        assert t.split()[0] in ("OK", "NO", "BAD"), (item, t)
+    un, t = m.cmd("NOOP")
+    assert t.startswith("OK"), t
+    # RFC 3501 9: the count of a partial is nz-number: <0.0> is a BAD
+    un, t = m.cmd("FETCH 1 (BODY.PEEK[]<0.0>)")
+    assert t.startswith("BAD"), t
+    m.send("b FETCH 1 (BODY.PEEK[]<0.1> BODY.PEEK[]<100000.5>)\r\n")
+    un, t = m.until_raw("b")
+    assert t.startswith("OK"), t
+    assert re.search(rb'BODY\[\]<100000> (""|\{0\}\r\n)', un[0]), un
