@@ -47,6 +47,25 @@ imap_folder_fail(struct imap_session *s, struct span tag, const char *what,
 		imap_reply(s, tag, "NO", "%s failed", what);
 }
 
+/*
+ * DELETE or RENAME of the folder this session has selected (or of one of
+ * its parents, for RENAME): the session leaves the selected state first,
+ * as UNSELECT does, instead of being ended by the sync that finds its
+ * folder gone (the BYE that other sessions on that folder get).
+ */
+static void
+imap_unselect_if_under(struct imap_session *s, const char *name)
+{
+	const char *sel;
+	size_t n = strlen(name);
+
+	if (s->mb == NULL || mbox_name_is_inbox(name))
+		return;
+	sel = mbox_folder_name(s->mb);
+	if (strncmp(sel, name, n) == 0 && (sel[n] == '\0' || sel[n] == '/'))
+		imap_session_unselect(s);
+}
+
 void
 imap_cmd_create(struct imap_session *s, const struct imap_cmd *cmd,
     size_t arg, bool uid)
@@ -88,11 +107,14 @@ imap_cmd_delete(struct imap_session *s, const struct imap_cmd *cmd,
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] INBOX cannot be deleted");
 	} else if (!mbox_folder_exists(s->mu, name)) {
 		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] No such mailbox");
-	} else if (mbox_folder_delete(s->mu, name, err, sizeof(err)) < 0) {
-		imap_folder_fail(s, cmd->tag, "DELETE", err);
 	} else {
-		imap_session_sync(s, true);
-		imap_reply(s, cmd->tag, "OK", "DELETE completed");
+		imap_unselect_if_under(s, name);
+		if (mbox_folder_delete(s->mu, name, err, sizeof(err)) < 0) {
+			imap_folder_fail(s, cmd->tag, "DELETE", err);
+		} else {
+			imap_session_sync(s, true);
+			imap_reply(s, cmd->tag, "OK", "DELETE completed");
+		}
 	}
 	free(name);
 }
@@ -118,11 +140,14 @@ imap_cmd_rename(struct imap_session *s, const struct imap_cmd *cmd,
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox exists");
 	} else if (!mbox_name_valid(to) || strcmp(to, "INBOX") == 0) {
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
-	} else if (mbox_folder_rename(s->mu, from, to, err, sizeof(err)) < 0) {
-		imap_folder_fail(s, cmd->tag, "RENAME", err);
 	} else {
-		imap_session_sync(s, true);
-		imap_reply(s, cmd->tag, "OK", "RENAME completed");
+		imap_unselect_if_under(s, from);
+		if (mbox_folder_rename(s->mu, from, to, err, sizeof(err)) < 0) {
+			imap_folder_fail(s, cmd->tag, "RENAME", err);
+		} else {
+			imap_session_sync(s, true);
+			imap_reply(s, cmd->tag, "OK", "RENAME completed");
+		}
 	}
 	free(from);
 	free(to);

@@ -172,6 +172,7 @@ mbox_open(struct mbox_user *u, const char *n, bool ro, char *e, size_t l)
 }
 W void mbox_close(struct mbox **m) { *m = NULL; }
 W uint32_t mbox_uidvalidity(const struct mbox *m) { (void)m; return 42; }
+W const char *mbox_folder_name(const struct mbox *m) { (void)m; return "INBOX"; }
 W uint32_t mbox_uidnext(const struct mbox *m) { (void)m; return 10; }
 W uint32_t mbox_count(const struct mbox *m) { (void)m; return nmsgs; }
 W uint32_t mbox_recent(const struct mbox *m) { (void)m; return 0; }
@@ -282,8 +283,8 @@ fake_reset(void)
 	C->cfg.hostname = "mx.example.org";
 	C->cfg.limits.message_size = 1000;
 	{
-		static char plain[] = "PLAIN", login[] = "LOGIN";
-		static char *mechs[] = { plain, login };
+		static char m_plain[] = "PLAIN", m_login[] = "LOGIN";
+		static char *mechs[] = { m_plain, m_login };
 
 		C->cfg.auth.mechanisms = (struct cfg_strlist){ mechs, 2 };
 	}

@@ -427,6 +427,12 @@ mbox_close(struct mbox **mp)
 	*mp = NULL;
 }
 
+const char *
+mbox_folder_name(const struct mbox *m)
+{
+	return m->name;
+}
+
 uint32_t
 mbox_uidvalidity(const struct mbox *m)
 {

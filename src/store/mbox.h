@@ -32,7 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MBOX_FOLDER_NAME_MAX	255	/* IMAP name bytes: ours */
+#define MBOX_FOLDER_NAME_MAX	254	/* IMAP name bytes: ".name" fits NAME_MAX; each
+					 * "." of a name costs 2 more (%2E): ours */
 #define MBOX_FOLDERS_MAX	1000	/* folders per user: ours */
 #define MBOX_DEPTH_MAX		16	/* levels in a folder name: ours */
 #define MBOX_MSGS_MAX		1000000	/* messages per folder: ours */
@@ -155,6 +156,8 @@ struct mbox *mbox_open(struct mbox_user *u, const char *name, bool read_only,
 	    char *err, size_t errlen);
 void	mbox_close(struct mbox **mp);
 
+/* The folder's IMAP name as opened ("INBOX" for the root). */
+const char *mbox_folder_name(const struct mbox *m);
 uint32_t mbox_uidvalidity(const struct mbox *m);
 uint32_t mbox_uidnext(const struct mbox *m);
 /* The session's view: messages 1..count in UID order (index = seq - 1). */

@@ -239,6 +239,10 @@ mbox_append_commit(struct mbox_append **ap, unsigned flags,
 	if (a->cr)
 		mbox_append_put(a, '\r');
 	a->cr = false;
+	/* SPEC 3: stored lines end with LF. A last line without one gets it,
+	 * so that every reader (POP3's octet counts, RFC822.SIZE) agrees. */
+	if (a->size > 0 && a->last != '\n')
+		mbox_append_put(a, '\n');
 	if (!a->failed && a->nout > 0 &&
 	    io_write_all(a->fd, a->out, a->nout) == -1)
 		a->failed = true;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,17 @@ mbox_name_is_inbox(const char *name)
 bool
 mbox_name_valid(const char *name)
 {
-	size_t len = strlen(name), level = 0, depth = 1;
+	size_t len = strlen(name), level = 0, depth = 1, disk;
 
 	if (len == 0 || len > MBOX_FOLDER_NAME_MAX)
+		return false;
+	/* The directory ".a.b" must fit NAME_MAX: a leading ".", and each "."
+	 * of the name written "%2E" ("%" itself is refused below). */
+	disk = 1 + len;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '.')
+			disk += 2;
+	if (disk > NAME_MAX)
 		return false;
 	for (size_t i = 0; i <= len; i++) {
 		unsigned char c = (unsigned char)name[i];

@@ -194,6 +194,15 @@ test_name_valid(void **state)
 	big[MBOX_FOLDER_NAME_MAX] = 'x';
 	big[MBOX_FOLDER_NAME_MAX + 1] = '\0';
 	assert_false(mbox_name_valid(big));
+	/* Dots are written %2E on disk: 1 + 85 + 2 * 84 = 254 fits, one
+	 * more dot does not. */
+	memset(big, '.', 85);
+	big[0] = 'x';
+	big[85] = '\0';
+	assert_true(mbox_name_valid(big));
+	big[85] = '.';
+	big[86] = '\0';
+	assert_false(mbox_name_valid(big));
 	deep[0] = '\0';
 	for (int i = 0; i < MBOX_DEPTH_MAX; i++)
 		strcat(deep, i == 0 ? "a" : "/a");
