@@ -737,11 +737,13 @@ test_append_crlf_across_pieces(void **state)
 	assert_int_equal(msg->uid, 1);
 	assert_int_equal(msg->flags, MBOX_F_SEEN);
 	assert_int_equal(msg->internaldate, 1600000000);
+	/* The last line gets its line end (SPEC 3): the CR held at the end
+	 * and the LF added make a CRLF. */
 	assert_string_equal(slurp_fd(mbox_msg_open(m, 0)),
-	    "Subject: x\n\nbody\r\nlast\r");
-	/* Stored: 23 bytes; sent: two bare LFs become CRLF. */
-	assert_int_equal(msg->vsize, 25);
-	assert_non_null(strstr(mbox_msg_file(m, 0), ",S=23"));
+	    "Subject: x\n\nbody\r\nlast\r\n");
+	/* Stored: 24 bytes; sent: two bare LFs become CRLF. */
+	assert_int_equal(msg->vsize, 26);
+	assert_non_null(strstr(mbox_msg_file(m, 0), ",S=24"));
 	assert_int_equal(mbox_msg(m, 1)->vsize, 3);
 	mbox_close(&m);
 	/* No such folder: TRYCREATE. */
