@@ -92,10 +92,14 @@ sasl_b64_encode(const void *data, size_t n, struct buf *out)
 enum parse_rc
 sasl_plain_split(struct span msg, struct span *user_out, struct span *pass_out)
 {
-	const char *nul1 = memchr(msg.ptr, '\0', msg.len);
-	const char *nul2, *end = msg.ptr + msg.len;
+	const char *nul1, *nul2, *end;
 	struct span authz;
 
+	/* An empty response may come with ptr NULL (memchr must not see it). */
+	if (msg.len == 0)
+		return PARSE_INVALID;
+	nul1 = memchr(msg.ptr, '\0', msg.len);
+	end = msg.ptr + msg.len;
 	if (nul1 == NULL)
 		return PARSE_INVALID;
 	nul2 = memchr(nul1 + 1, '\0', (size_t)(end - nul1 - 1));

@@ -94,6 +94,10 @@ test_plain(void **state)
 	    &pass), PARSE_INVALID);
 	assert_int_equal(sasl_plain_split((struct span){ "\0a\0b\0c", 6 }, &user,
 	    &pass), PARSE_INVALID);
+	/* The empty response ("=" decodes to nothing, its buffer never
+	 * allocated): refused without touching the NULL pointer (UBSan). */
+	assert_int_equal(sasl_plain_split((struct span){ NULL, 0 }, &user,
+	    &pass), PARSE_INVALID);
 }
 
 int
