@@ -291,13 +291,23 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
         return self.data_dir / "mail" / domain / local / sub
 
     def messages(self, address):
+        """The messages of address's INBOX, new/ then cur/. A POP3 or IMAP
+        session may move a file from new/ to cur/ (or rename it for a flag)
+        while this reads: a file gone between listing and reading restarts
+        the read, and cur/ is read before new/ so that a message moving
+        meanwhile is missed (the wait loops look again), never counted twice."""
         d = self.maildir(address)
-        out = []
-        for sub in ("new", "cur"):
-            p = d.parent / sub
-            if p.exists():
-                out += [f.read_bytes() for f in sorted(p.iterdir())]
-        return out
+        for _ in range(50):
+            got = {}
+            try:
+                for sub in ("cur", "new"):
+                    p = d.parent / sub
+                    got[sub] = ([f.read_bytes() for f in sorted(p.iterdir())]
+                                if p.exists() else [])
+                return got["new"] + got["cur"]
+            except FileNotFoundError:
+                time.sleep(0.01)
+        raise AssertionError(f"{address}: the Maildir kept changing")
 
     def wait_messages(self, address, n=1, timeout=10):
         deadline = time.time() + timeout
