@@ -6,7 +6,6 @@ SMTP port, as it does in production."""
 import base64
 import imaplib
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -656,7 +655,6 @@ def test_unread_responses_do_not_grow(p):
 
 # ---- real clients ----------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_imaps(p):
     deliver(p, message("for curl"))
     url = f"imaps://127.0.0.1:{p.imaps_port}"
@@ -679,7 +677,6 @@ def test_curl_imaps(p):
     c.logout()
 
 
-@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed")
 def test_fetchmail_imap(p, tmp_path):
     deliver(p, message("for fetchmail 1"))
     deliver(p, message("for fetchmail 2"))
@@ -704,7 +701,6 @@ poll 127.0.0.1 service {p.imaps_port} protocol IMAP
     c.logout()
 
 
-@pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync not installed")
 def test_mbsync_two_way(p, tmp_path):
     deliver(p, message("sync 1"))
     deliver(p, message("sync 2"))

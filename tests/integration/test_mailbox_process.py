@@ -3,8 +3,8 @@ mailbox listener greets (implicit TLS on pop3s and imaps), no mailbox
 worker runs without a mailbox listener, a banned client is closed before
 any greeting, sessions are logged as SMTP's are, and SIGTERM ends them.
 
-The greetings checked are the protocols' first words ("+OK", "* OK"), so
-these tests hold for the stub protocols and the real ones alike."""
+The greetings checked are the protocols' first words ("+OK", "* OK"): the
+protocols themselves are tested in test_pop3.py and test_imap.py."""
 import os
 import signal
 import ssl
