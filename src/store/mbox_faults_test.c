@@ -1,6 +1,7 @@
 /*
- * Review tests for store/mbox (issue 7 review, wip/review): each test is a
- * defect found in review, written to FAIL on the code as reviewed.
+ * Fault tests for store/mbox: each test is a defect found in review
+ * (crashes mid-write, hostile files on disk, races between sessions), and
+ * failed on the code before its fix.
  *
  * 1. A uid list whose last line was cut by a crash mid-append: the next
  *    append writes "\n" after the torn tail, which turns the tail into a
@@ -16,7 +17,7 @@
  * 3. A file in new/ whose base is already in cur/ (another tool, a message
  *    restored by hand): the new/ -> cur/ rename() replaces the cur/ file,
  *    whose contents are lost.
- * 5a-f. Second review of the store (wip/storemem): lock upgrade on a
+ * 5a-f. Second review of the store : lock upgrade on a
  *    replaced uid list, partial append, fsync of cur/, UIDVALIDITY stamp,
  *    symlinked folders, special folders at the first login only.
  */
@@ -46,49 +47,8 @@
 #include "store/mbox.h"
 #include "store/mbox_int.h"
 
-#define ROOT	"example.org/bob"
-#define UL	ROOT "/" MBOX_UIDLIST
-
-struct fixture {
-	struct testdir	 td;
-	struct mbox_user *u;
-	char		 err[256];
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	testdir_enter(&f->td, "mboxrev");
-	f->u = mbox_user_open(ROOT, f->err, sizeof(f->err));
-	assert_non_null(f->u);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	mbox_user_close(&f->u);
-	testdir_leave(&f->td);
-	free(f);
-	return 0;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	size_t n = strlen(text);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, n), (ssize_t)n);
-	close(fd);
-}
+#define MBOX_TESTDIR_NAME	"mboxfault"
+#include "store/mbox_testfix.h"
 
 static size_t
 count_files(const char *dir)
