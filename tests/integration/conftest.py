@@ -363,56 +363,6 @@ log = {{ file = "{self.log}"; level = "info"; {self.log_extra} }};
         return LineClient(port, tls=tls, source=source, greeting=greeting)
 
 
-class RawClient:
-    """Exact bytes on a plain socket, for malformed dialogues."""
-
-    def __init__(self, port, source="127.0.0.1", banner=True, host="127.0.0.1"):
-        self.s = socket.create_connection((host, port), timeout=10,
-                                          source_address=(source, 0))
-        self.buf = b""
-        self.banner = self.reply() if banner else None
-
-    def send(self, data: bytes):
-        self.s.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed; pending " + repr(self.buf))
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
-
-    def reply(self):
-        """One whole (possibly multi-line) reply: (code, last line text)."""
-        lines = [self.line()]
-        while len(lines[-1]) > 3 and lines[-1][3] == "-":
-            lines.append(self.line())
-        return int(lines[-1][:3]), "\n".join(lines)
-
-    def cmd(self, text: str):
-        self.send(text.encode() + b"\r\n")
-        return self.reply()
-
-    def closed(self, timeout=5):
-        """True when the server has closed the connection."""
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                data = self.s.recv(65536)
-                if not data:
-                    return True
-                self.buf += data
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.s.close()
-
-
 class LineClient:
     """Exact bytes on a socket (TLS-wrapped, unverified, with tls=True),
     read back a CRLF line at a time: for POP3 and IMAP dialogues."""
@@ -459,6 +409,25 @@ class LineClient:
 
     def close(self):
         self.s.close()
+
+
+class RawClient(LineClient):
+    """Exact bytes on a plain socket, for malformed SMTP dialogues."""
+
+    def __init__(self, port, source="127.0.0.1", banner=True, host="127.0.0.1"):
+        super().__init__(port, source=source, greeting=False, host=host)
+        self.banner = self.reply() if banner else None
+
+    def reply(self):
+        """One whole (possibly multi-line) reply: (code, last line text)."""
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(self.line())
+        return int(lines[-1][:3]), "\n".join(lines)
+
+    def cmd(self, text: str):
+        self.send(text.encode() + b"\r\n")
+        return self.reply()
 
 
 @pytest.fixture
